@@ -1,0 +1,50 @@
+//! `omniscore doctor`: what this build can do on this machine.
+
+use std::fmt::Write;
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+pub fn report() -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "omniscore {}", env!("CARGO_PKG_VERSION"));
+    let features: Vec<&str> = [
+        ("cuda", cfg!(feature = "cuda")),
+        ("metal", cfg!(feature = "metal")),
+        ("mkl", cfg!(feature = "mkl")),
+        ("accelerate", cfg!(feature = "accelerate")),
+    ]
+    .iter()
+    .filter(|(_, on)| *on)
+    .map(|(n, _)| *n)
+    .collect();
+    let _ = writeln!(s, "build features: {}", if features.is_empty() { "none (CPU only)".into() } else { features.join(", ") });
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let _ = writeln!(
+        s,
+        "cpu: {cores} threads; avx {}, f16c {}, neon {}",
+        yes(candle_core::utils::with_avx()),
+        yes(candle_core::utils::with_f16c()),
+        yes(candle_core::utils::with_neon())
+    );
+    let _ = writeln!(s, "cuda: {}", device_line(candle_core::utils::cuda_is_available(), "cuda", || candle_core::Device::new_cuda(0)));
+    let _ = writeln!(s, "metal: {}", device_line(candle_core::utils::metal_is_available(), "metal", || candle_core::Device::new_metal(0)));
+    let _ = writeln!(s, "sqlite: {} (bundled)", rusqlite::version());
+    let _ = writeln!(s, "models: none needed yet (structure scores and imports use no model)");
+    s
+}
+
+fn device_line(compiled: bool, feature: &str, open: impl Fn() -> candle_core::Result<candle_core::Device>) -> String {
+    if !compiled {
+        return format!("not in this build (rebuild with --features {feature})");
+    }
+    match open() {
+        Ok(d) => format!("device 0 opened ({:?})", d.location()),
+        Err(e) => format!("compiled in, but device 0 did not open: {e}"),
+    }
+}

@@ -1,0 +1,157 @@
+use anyhow::Context;
+use clap::Parser;
+use omniscore::cases::Inputs;
+use omniscore::cli::{Cli, Command, InputArgs, StructureArgs, StructureFormat};
+use omniscore::pipeline::{self, ImportFiles, Outcome, ScoreRequest};
+use omniscore::problem::Problem;
+use omniscore::units::StructureUnit;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Scored, but the input had problems.
+const EXIT_PROBLEMS: u8 = 3;
+/// Could not run.
+const EXIT_FAILED: u8 = 1;
+/// Problems echoed on stderr before the rest are only counted.
+const SHOWN_PROBLEMS: usize = 20;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn inputs(a: &InputArgs) -> Inputs {
+    Inputs {
+        ground_truth: a.ground_truth.clone(),
+        responses: a.responses.clone(),
+        media_root: a.media_root.clone(),
+        max_record_bytes: (a.max_instance_mib as usize) << 20,
+    }
+}
+
+fn show_problems(problems: &[Problem], total: usize, where_all: &str) {
+    for p in problems.iter().take(SHOWN_PROBLEMS) {
+        eprintln!("warning: {p}");
+    }
+    if total > SHOWN_PROBLEMS {
+        eprintln!("warning: ... {} more problems; all are in {where_all}", total - SHOWN_PROBLEMS);
+    }
+}
+
+fn exit_for(problems: usize) -> ExitCode {
+    if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEMS)
+    }
+}
+
+fn finish_report(outcome: &Outcome) -> anyhow::Result<ExitCode> {
+    let report_json = outcome.reports.first().map(|p| p.display().to_string()).unwrap_or_default();
+    let text = std::fs::read_to_string(&report_json).with_context(|| format!("reading back {report_json}"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let problems: Vec<Problem> = serde_json::from_value(v["problems"].clone())?;
+    show_problems(&problems, problems.len(), &report_json);
+    let files: Vec<String> = outcome.reports.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "{} instances, {} problems, {} new units stored; wrote {}",
+        outcome.instances,
+        outcome.problems,
+        outcome.units_written,
+        files.join(", ")
+    );
+    Ok(exit_for(outcome.problems))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Score(a) => {
+            let req = ScoreRequest {
+                inputs: inputs(&a.input),
+                imports: ImportFiles { sc: a.import_sc, gq: a.import_gq, ics: a.import_ics, sc_scale: a.sc_scale },
+                composition: a.composition.resolve(None),
+                out: a.out,
+                strict: a.input.strict,
+                progress: a.input.progress,
+            };
+            let outcome = pipeline::score(&req)?;
+            finish_report(&outcome)
+        }
+        Command::Report(a) => {
+            let outcome = pipeline::rerender(&a.out, |stored| a.composition.resolve(Some(stored)))?;
+            finish_report(&outcome)
+        }
+        Command::Structure(a) => structure(a),
+        Command::Doctor => {
+            print!("{}", omniscore::doctor::report());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn tags(t: impl IntoIterator<Item = impl ToString>) -> String {
+    t.into_iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+fn structure(a: StructureArgs) -> anyhow::Result<ExitCode> {
+    let (units, run_problems) = pipeline::structure(&inputs(&a.input), a.input.strict, a.input.progress)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match a.format {
+        StructureFormat::Table => {
+            writeln!(out, "{:<12} {:>8} {:>8}  {:<28} {}", "id", "StS", "LeS", "ground truth", "response")?;
+            for u in &units {
+                writeln!(
+                    out,
+                    "{:<12} {:>8} {:>8}  {:<28} {}",
+                    u.id,
+                    fmt4(u.sts),
+                    fmt4(u.les),
+                    tags(&u.gt_items),
+                    if u.responded { tags(u.items.iter().map(|i| i.tag)) } else { "(no response)".into() }
+                )?;
+            }
+            let mean = |f: fn(&StructureUnit) -> Option<f64>| {
+                let v: Vec<f64> = units.iter().filter_map(f).collect();
+                (!v.is_empty()).then(|| 100.0 * v.iter().sum::<f64>() / v.len() as f64)
+            };
+            writeln!(
+                out,
+                "mean over {} responded instances: StS {}, LeS {} (0-100)",
+                units.iter().filter(|u| u.responded).count(),
+                mean(|u| u.sts).map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+                mean(|u| u.les).map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+            )?;
+        }
+        StructureFormat::Csv => {
+            writeln!(out, "id,sts,les")?;
+            for u in &units {
+                let c = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+                writeln!(out, "{},{},{}", u.id, c(u.sts), c(u.les))?;
+            }
+        }
+        StructureFormat::Jsonl => {
+            for u in &units {
+                serde_json::to_writer(&mut out, u)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush()?;
+    let mut problems = run_problems;
+    problems.extend(units.iter().flat_map(|u| u.problems.iter().cloned()));
+    show_problems(&problems, problems.len(), "the jsonl output (--format jsonl)");
+    Ok(exit_for(problems.len()))
+}
+
+fn fmt4(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into())
+}
