@@ -3,6 +3,7 @@
 pub mod modality;
 pub mod placeholder;
 pub mod records;
+pub mod synth;
 pub mod unim;
 
 pub use modality::{Modality, Tag};
