@@ -2,7 +2,7 @@
 //! The ground truth is held compactly in memory; responses are streamed, so a response file of
 //! any size is read in bounded memory.
 
-use crate::data::records::DEFAULT_MAX_RECORD_BYTES;
+use crate::data::records::{Position, DEFAULT_MAX_RECORD_BYTES};
 use crate::data::unim::{InstanceReader, OpenError, Parsed};
 use crate::data::{Field, Instance, Modality, Tag};
 use crate::fingerprint::combine;
@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Version of the structure computation; part of its fingerprint.
-const STRUCTURE_VERSION: &[u8] = b"structure/v1";
+const STRUCTURE_VERSION: &[u8] = b"structure/v2";
 
 /// Where to read, and how.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -58,6 +58,8 @@ pub struct GroundTruth {
     pub input_modalities: Vec<Modality>,
     pub items: BTreeSet<Tag>,
     pub fingerprint: String,
+    /// Where the instance starts in the ground-truth file.
+    pub at: Position,
 }
 
 impl GroundTruth {
@@ -73,6 +75,7 @@ impl GroundTruth {
             input_modalities: input_modalities.into_iter().collect(),
             items: i.output.items.items.keys().copied().collect(),
             fingerprint: i.fingerprint.clone(),
+            at: i.at,
         }
     }
 }
@@ -181,17 +184,24 @@ fn media_status(instance: &Instance, tag: Tag, media_root: &Path) -> MediaStatus
     }
 }
 
-/// The fingerprint and unit of a case's structure stage. Media existence is part of the
-/// fingerprint, so a file that appears later is noticed on the next run.
-pub fn structure_unit(case: &Case, media_root: &Path) -> (String, StructureUnit) {
+/// The fingerprint and unit of a case's structure stage. Media existence and the file paths
+/// (which the unit's problems name) are part of the fingerprint, so a file that appears or
+/// moves is noticed on the next run.
+pub fn structure_unit(case: &Case, inputs: &Inputs, media_root: &Path) -> (String, StructureUnit) {
     let gt = case.ground_truth;
     let mut problems = Vec::new();
+    let gt_path = inputs.ground_truth.to_string_lossy();
+    let resp_path = inputs.responses.to_string_lossy();
     let (fingerprint, responded, empty_response, scores, items) = match &case.response {
         None => {
             problems.push(
-                Problem::new(ProblemKind::MissingResponse, "no response for this ground-truth instance").for_id(&gt.id),
+                Problem::new(ProblemKind::MissingResponse, "no response for this ground-truth instance")
+                    .in_file(&inputs.ground_truth)
+                    .at(gt.at)
+                    .for_id(&gt.id),
             );
-            (combine(&[STRUCTURE_VERSION, gt.fingerprint.as_bytes(), b"no-response"]), false, false, None, Vec::new())
+            let fp = combine(&[STRUCTURE_VERSION, gt.fingerprint.as_bytes(), gt_path.as_bytes(), b"no-response"]);
+            (fp, false, false, None, Vec::new())
         }
         Some((resp, resp_problems)) => {
             problems.extend(resp_problems.iter().cloned());
@@ -206,6 +216,8 @@ pub fn structure_unit(case: &Case, media_root: &Path) -> (String, StructureUnit)
                 if let MediaStatus::Missing { path } = &item.media {
                     problems.push(
                         Problem::new(ProblemKind::MissingMediaFile, format!("media file not found: {path}"))
+                            .in_file(&inputs.responses)
+                            .at(resp.at)
                             .for_id(&gt.id)
                             .for_item(item.tag),
                     );
@@ -213,13 +225,20 @@ pub fn structure_unit(case: &Case, media_root: &Path) -> (String, StructureUnit)
             }
             let empty = resp.output.is_empty();
             if empty {
-                problems.push(Problem::new(ProblemKind::EmptyResponse, "response output is empty").for_id(&gt.id));
+                problems.push(
+                    Problem::new(ProblemKind::EmptyResponse, "response output is empty")
+                        .in_file(&inputs.responses)
+                        .at(resp.at)
+                        .for_id(&gt.id),
+                );
             }
             let media_bits: String = items.iter().map(|i| if matches!(i.media, MediaStatus::Present { .. }) { '1' } else { '0' }).collect();
             let fp = combine(&[
                 STRUCTURE_VERSION,
                 gt.fingerprint.as_bytes(),
                 resp.fingerprint.as_bytes(),
+                gt_path.as_bytes(),
+                resp_path.as_bytes(),
                 media_root.to_string_lossy().as_bytes(),
                 media_bits.as_bytes(),
             ]);

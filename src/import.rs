@@ -63,7 +63,7 @@ fn for_each_record(
 
 /// Parses a record and its id; a record without one becomes a problem.
 fn with_id<T: serde::de::DeserializeOwned>(r: &Record, path: &Path, id: impl Fn(&T) -> Option<&Value>) -> Result<(String, T), Problem> {
-    let parsed: T = parse_json(r, path).map_err(|p| Problem { kind: ProblemKind::ImportRecord, ..p })?;
+    let parsed: T = parse_json(r, path)?;
     let id = id(&parsed).and_then(id_string).ok_or_else(|| {
         Problem::new(ProblemKind::ImportRecord, "record has no `id`; ignored").in_file(path).at(r.start)
     })?;
@@ -154,8 +154,19 @@ struct GqRecord {
     scores: Option<BTreeMap<String, Value>>,
 }
 
-/// Reads GQ per item: tag -> the value as written (0-100), or None where the file has null.
-pub fn read_gq(path: &Path) -> Result<Imported<BTreeMap<Tag, Option<f64>>>, ImportError> {
+/// One item's imported GQ as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GqValue {
+    /// 0-100.
+    Score(f64),
+    /// The file has null: the official script could not score the item.
+    Null,
+    /// Something that is not a number in 0-100, as written.
+    Invalid(String),
+}
+
+/// Reads GQ per item: tag -> the value as written.
+pub fn read_gq(path: &Path) -> Result<Imported<BTreeMap<Tag, GqValue>>, ImportError> {
     let mut by_id = HashMap::new();
     let problems = for_each_record(path, "GQ", |r, problems| {
         let (id, rec) = match with_id::<GqRecord>(r, path, |x| x.id.as_ref()) {
@@ -175,12 +186,12 @@ pub fn read_gq(path: &Path) -> Result<Imported<BTreeMap<Tag, Option<f64>>>, Impo
                 continue;
             };
             let value = match &v {
-                Value::Null => None,
+                Value::Null => GqValue::Null,
                 other => match number(other) {
-                    Some(x) if GQ_RANGE.contains(&x) => Some(x),
+                    Some(x) if GQ_RANGE.contains(&x) => GqValue::Score(x),
                     _ => {
-                        problems.push(located(format!("GQ {other} for {tag} is not a number in 0-100; read as null")));
-                        None
+                        problems.push(located(format!("GQ {other} for {tag} is not a number in 0-100; item left unscored")));
+                        GqValue::Invalid(other.to_string())
                     }
                 },
             };

@@ -6,7 +6,7 @@ use crate::cases::{join, read_ground_truth, structure_unit, Case, Inputs};
 use crate::data::unim::OpenError;
 use crate::data::Tag;
 use crate::fingerprint::combine;
-use crate::import::{read_gq, read_ics, read_sc, ImportError, GQ_SCALE};
+use crate::import::{read_gq, read_ics, read_sc, GqValue, ImportError, GQ_SCALE};
 use crate::metrics::compose::{compose, Composition, InstanceScores, Units};
 use crate::metrics::ics::rating_to_unit;
 use crate::problem::Problem;
@@ -134,7 +134,7 @@ fn structure_pass(
             Ok(())
         },
         |case: Case| {
-            let (fp, unit) = structure_unit(&case, &media_root);
+            let (fp, unit) = structure_unit(&case, inputs, &media_root);
             if strict {
                 if let Some(p) = unit.problems.first() {
                     return Err(PipelineError::Strict(Box::new(p.clone())));
@@ -227,7 +227,12 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
                     )?;
                     continue;
                 }
-                let unit = GqImport { raw: value, value: value.map(|v| v / GQ_SCALE), file: file.clone() };
+                let (raw, invalid) = match value {
+                    GqValue::Score(x) => (Some(x), None),
+                    GqValue::Null => (None, None),
+                    GqValue::Invalid(text) => (None, Some(text)),
+                };
+                let unit = GqImport { raw, value: raw.map(|v| v / GQ_SCALE), invalid, file: file.clone() };
                 let fp = import_fingerprint(&unit);
                 put_new(&store, &UnitKey::new(&id, tag, stage::IMPORT_GQ, fp.clone()), &unit)?;
                 cases[at].gq.push((tag, fp));

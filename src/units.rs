@@ -89,6 +89,9 @@ pub struct ScImport {
 pub struct GqImport {
     pub raw: Option<f64>,
     pub value: Option<f64>,
+    /// Why there is no value, when the file had one that was not usable.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub invalid: Option<String>,
     pub file: String,
 }
 

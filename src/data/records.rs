@@ -8,7 +8,8 @@
 //!   reading resumes at the next line that opens an object at the record's own column;
 //! - an object opening at the start of a line, at the column where the current record opened,
 //!   means the current record was never closed: it is reported and the new one begins there;
-//! - bytes between records that are not whitespace or separators are reported and skipped;
+//! - bytes between records that are not whitespace or separators are reported, and reading
+//!   resumes at the next line that opens an object;
 //! - a record larger than the size limit is skipped (counted, not buffered).
 
 use std::io::{self, BufRead};
@@ -239,7 +240,9 @@ impl Scanner {
                 }
             },
             State::Resync { column } => {
-                if b == b'{' && (column == 0 || (line_start && self.pos.column == column)) {
+                // Only an object that opens a line can be trusted as the next record: a `{` in
+                // the middle of a bad line is part of the damage.
+                if b == b'{' && line_start && (column == 0 || self.pos.column == column) {
                     self.begin_record();
                 }
                 None

@@ -165,6 +165,9 @@ fn item_gq(item: &ItemUnit, imported: Option<&GqImport>, gq_source: bool) -> Sco
     let media_note = item.media.unusable_reason();
     match imported {
         Some(GqImport { value: Some(v), .. }) => Scored::known(*v),
+        Some(GqImport { invalid: Some(text), .. }) => {
+            Scored::unknown(format!("the imported GQ file has {text}, not a number in 0-100"))
+        }
         Some(GqImport { value: None, .. }) => Scored::unknown(match media_note {
             Some(note) => format!("{note}; the imported GQ file has null"),
             None => "the imported GQ file has null for this item".into(),
