@@ -10,7 +10,7 @@ use crate::problem::{Problem, ProblemKind};
 use crate::units::ScScale;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -29,10 +29,10 @@ pub struct ImportError {
     pub source: std::io::Error,
 }
 
-/// What one import file gave, by instance id.
+/// What one import file gave, by instance id (ordered, so reports do not depend on hashing).
 #[derive(Debug, Default)]
 pub struct Imported<T> {
-    pub by_id: HashMap<String, T>,
+    pub by_id: BTreeMap<String, T>,
     pub problems: Vec<Problem>,
 }
 
@@ -70,7 +70,7 @@ fn with_id<T: serde::de::DeserializeOwned>(r: &Record, path: &Path, id: impl Fn(
     Ok((id, parsed))
 }
 
-fn insert_once<T>(out: &mut HashMap<String, T>, id: String, value: T, r: &Record, path: &Path, problems: &mut Vec<Problem>) {
+fn insert_once<T>(out: &mut BTreeMap<String, T>, id: String, value: T, r: &Record, path: &Path, problems: &mut Vec<Problem>) {
     if out.contains_key(&id) {
         problems.push(
             Problem::new(ProblemKind::DuplicateId, "id appears again in this import file; the first record is used")
@@ -109,7 +109,7 @@ pub struct ScValue {
 /// Reads SC scores. The scale is `scale` if given, else decided for the whole file: any value
 /// above 1 means ratings 1-5, otherwise values in [0, 1].
 pub fn read_sc(path: &Path, scale: Option<ScScale>) -> Result<(Imported<ScValue>, ScScale), ImportError> {
-    let mut raw: HashMap<String, (f64, crate::data::records::Position)> = HashMap::new();
+    let mut raw: BTreeMap<String, (f64, crate::data::records::Position)> = BTreeMap::new();
     let mut problems = for_each_record(path, "SC", |r, problems| {
         let (id, rec) = match with_id::<ScRecord>(r, path, |x| x.id.as_ref()) {
             Ok(x) => x,
@@ -127,7 +127,7 @@ pub fn read_sc(path: &Path, scale: Option<ScScale>) -> Result<(Imported<ScValue>
         }
     })?;
     let scale = scale.unwrap_or(if raw.values().any(|(v, _)| *v > 1.0) { ScScale::Five } else { ScScale::Unit });
-    let mut by_id = HashMap::new();
+    let mut by_id = BTreeMap::new();
     for (id, (v, at)) in raw {
         let (range, value) = match scale {
             ScScale::Five => (RATING_RANGE, rating_to_unit(v)),
@@ -167,7 +167,7 @@ pub enum GqValue {
 
 /// Reads GQ per item: tag -> the value as written.
 pub fn read_gq(path: &Path) -> Result<Imported<BTreeMap<Tag, GqValue>>, ImportError> {
-    let mut by_id = HashMap::new();
+    let mut by_id = BTreeMap::new();
     let problems = for_each_record(path, "GQ", |r, problems| {
         let (id, rec) = match with_id::<GqRecord>(r, path, |x| x.id.as_ref()) {
             Ok(x) => x,
@@ -225,7 +225,7 @@ pub struct IcsValue {
 }
 
 pub fn read_ics(path: &Path) -> Result<Imported<IcsValue>, ImportError> {
-    let mut by_id = HashMap::new();
+    let mut by_id = BTreeMap::new();
     let problems = for_each_record(path, "coherence", |r, problems| {
         let (id, rec) = match with_id::<IcsRecord>(r, path, |x| x.id.as_ref()) {
             Ok(x) => x,

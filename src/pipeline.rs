@@ -6,10 +6,10 @@ use crate::cases::{join, read_ground_truth, structure_unit, Case, Inputs};
 use crate::data::unim::OpenError;
 use crate::data::Tag;
 use crate::fingerprint::combine;
-use crate::import::{read_gq, read_ics, read_sc, GqValue, ImportError, GQ_SCALE};
+use crate::import::{read_gq, read_ics, read_sc, GqValue, ImportError, Imported, GQ_SCALE};
 use crate::metrics::compose::{compose, Composition, InstanceScores, Units};
 use crate::metrics::ics::rating_to_unit;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{self, Report, ReportError};
 use crate::store::{Store, StoreError, UnitKey};
@@ -104,8 +104,8 @@ impl Problems {
     }
 }
 
-/// Reads, joins and computes the structure unit of every instance, handing each to `on_unit`
-/// in ground-truth order of arrival. Shared by `score` (which stores units) and `structure`.
+/// Reads, joins and computes the structure unit of every instance, handing each to `on_unit`.
+/// Shared by `score` (which stores units) and `structure`.
 fn structure_pass(
     inputs: &Inputs,
     problems: &mut Problems,
@@ -122,23 +122,14 @@ fn structure_pass(
     let media_root = inputs.media_root();
     let mut bar = Progress::new(progress, "structure", gt.entries.len() as u64);
     let strict = problems.strict;
-    let mut run_problems = std::mem::take(&mut problems.list);
     join::<PipelineError>(
         inputs,
         &gt,
-        |p| {
-            if strict {
-                return Err(PipelineError::Strict(Box::new(p)));
-            }
-            run_problems.push(p);
-            Ok(())
-        },
+        |p| problems.push(p),
         |case: Case| {
             let (fp, unit) = structure_unit(&case, inputs, &media_root);
-            if strict {
-                if let Some(p) = unit.problems.first() {
-                    return Err(PipelineError::Strict(Box::new(p.clone())));
-                }
+            if let Some(p) = unit.problems.first().filter(|_| strict) {
+                return Err(PipelineError::Strict(Box::new(p.clone())));
             }
             on_unit(fp, unit)?;
             bar.inc();
@@ -146,7 +137,6 @@ fn structure_pass(
         },
     )?;
     bar.finish();
-    problems.list = run_problems;
     Ok(())
 }
 
@@ -192,39 +182,21 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
     if let Some(path) = &req.imports.sc {
         let (imported, scale) = read_sc(path, req.imports.sc_scale)?;
         sc_scale_used = Some(scale);
-        for p in imported.problems {
-            problems.push(p)?;
-        }
-        let file = path.display().to_string();
-        for (id, v) in imported.by_id {
-            let Some(&at) = index.get(id.as_str()) else {
-                problems.push(orphan(path, &id, "SC"))?;
-                continue;
-            };
-            let unit = ScImport { raw: v.raw, scale: v.scale, value: v.value, file: file.clone() };
-            let fp = import_fingerprint(&unit);
-            put_new(&store, &UnitKey::new(&id, "", stage::IMPORT_SC, fp.clone()), &unit)?;
-            cases[at].sc = Some(fp);
-        }
+        attach(imported, path, "SC", &index, &mut problems, |id, at, v| {
+            let unit = ScImport { raw: v.raw, scale: v.scale, value: v.value, file: path.display().to_string() };
+            cases[at].sc = Some(put_import(&store, id, "", stage::IMPORT_SC, &unit)?);
+            Ok(vec![])
+        })?;
     }
     if let Some(path) = &req.imports.gq {
-        let imported = read_gq(path)?;
-        for p in imported.problems {
-            problems.push(p)?;
-        }
-        let file = path.display().to_string();
-        for (id, items) in imported.by_id {
-            let Some(&at) = index.get(id.as_str()) else {
-                problems.push(orphan(path, &id, "GQ"))?;
-                continue;
-            };
+        attach(read_gq(path)?, path, "GQ", &index, &mut problems, |id, at, items| {
+            let mut foreign = Vec::new();
             for (tag, value) in items {
                 if !order[at].1.contains(&tag) {
-                    problems.push(
-                        Problem::new(crate::problem::ProblemKind::ImportRecord, format!("imported GQ names {tag}, which the response does not have; ignored"))
-                            .in_file(path)
-                            .for_id(&id),
-                    )?;
+                    foreign.push(Problem::new(
+                        ProblemKind::ImportRecord,
+                        format!("imported GQ names {tag}, which the response does not have; ignored"),
+                    ));
                     continue;
                 }
                 let (raw, invalid) = match value {
@@ -232,35 +204,24 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
                     GqValue::Null => (None, None),
                     GqValue::Invalid(text) => (None, Some(text)),
                 };
-                let unit = GqImport { raw, value: raw.map(|v| v / GQ_SCALE), invalid, file: file.clone() };
-                let fp = import_fingerprint(&unit);
-                put_new(&store, &UnitKey::new(&id, tag, stage::IMPORT_GQ, fp.clone()), &unit)?;
-                cases[at].gq.push((tag, fp));
+                let unit = GqImport { raw, value: raw.map(|v| v / GQ_SCALE), invalid, file: path.display().to_string() };
+                cases[at].gq.push((tag, put_import(&store, id, tag, stage::IMPORT_GQ, &unit)?));
             }
-        }
+            Ok(foreign)
+        })?;
     }
     if let Some(path) = &req.imports.ics {
-        let imported = read_ics(path)?;
-        for p in imported.problems {
-            problems.push(p)?;
-        }
-        let file = path.display().to_string();
-        for (id, v) in imported.by_id {
-            let Some(&at) = index.get(id.as_str()) else {
-                problems.push(orphan(path, &id, "coherence"))?;
-                continue;
-            };
+        attach(read_ics(path)?, path, "coherence", &index, &mut problems, |id, at, v| {
             let unit = IcsImport {
                 coherence: v.coherence,
                 style_consistency: v.style_consistency,
                 hc: rating_to_unit(v.coherence),
                 sh: rating_to_unit(v.style_consistency),
-                file: file.clone(),
+                file: path.display().to_string(),
             };
-            let fp = import_fingerprint(&unit);
-            put_new(&store, &UnitKey::new(&id, "", stage::IMPORT_ICS, fp.clone()), &unit)?;
-            cases[at].ics = Some(fp);
-        }
+            cases[at].ics = Some(put_import(&store, id, "", stage::IMPORT_ICS, &unit)?);
+            Ok(vec![])
+        })?;
     }
 
     let manifest = Manifest {
@@ -276,10 +237,37 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
     Ok(Outcome { units_written: store.written(), ..outcome })
 }
 
-fn orphan(path: &Path, id: &str, what: &str) -> Problem {
-    Problem::new(crate::problem::ProblemKind::ImportRecord, format!("{what} record for an instance that is not in this run; ignored"))
-        .in_file(path)
-        .for_id(id)
+/// Stores an imported unit; returns its fingerprint.
+fn put_import<T: Serialize>(store: &Store, id: &str, item: impl ToString, stage: &str, unit: &T) -> Result<String, PipelineError> {
+    let fp = import_fingerprint(unit);
+    put_new(store, &UnitKey::new(id, item, stage, fp.clone()), unit)?;
+    Ok(fp)
+}
+
+/// Hands each imported record of an instance in this run to `store_one` (with the instance's
+/// position in the run), and reports the file's problems, the problems `store_one` finds, and
+/// records for instances not in the run.
+fn attach<T>(
+    imported: Imported<T>,
+    path: &Path,
+    what: &str,
+    index: &BTreeMap<&str, usize>,
+    problems: &mut Problems,
+    mut store_one: impl FnMut(&str, usize, T) -> Result<Vec<Problem>, PipelineError>,
+) -> Result<(), PipelineError> {
+    for p in imported.problems {
+        problems.push(p)?;
+    }
+    for (id, value) in imported.by_id {
+        let found = match index.get(id.as_str()) {
+            Some(&at) => store_one(&id, at, value)?,
+            None => vec![Problem::new(ProblemKind::ImportRecord, format!("{what} record for an instance that is not in this run; ignored"))],
+        };
+        for p in found {
+            problems.push(p.in_file(path).for_id(&id))?;
+        }
+    }
+    Ok(())
 }
 
 /// `omniscore report`: re-render the last run in `out`; `adjust` may change its composition
@@ -292,10 +280,7 @@ pub fn rerender(out: &Path, adjust: impl FnOnce(&Composition) -> Composition) ->
 }
 
 fn load<T: serde::de::DeserializeOwned>(store: &Store, key: UnitKey) -> Result<T, PipelineError> {
-    let stage = key.stage.clone();
-    store.get(&key)?.ok_or_else(|| {
-        PipelineError::Store(StoreError::NoRun { path: store.path().join(format!("(missing {stage} unit of {})", key.instance)) })
-    })
+    Ok(store.get_required(&key)?)
 }
 
 fn render(store: &Store, m: &Manifest, out: &Path) -> Result<Outcome, PipelineError> {

@@ -28,6 +28,8 @@ pub enum StoreError {
     Corrupt { path: PathBuf, what: String, source: serde_json::Error },
     #[error("results store {path}: no finished run recorded; run `omniscore score` with this --out first")]
     NoRun { path: PathBuf },
+    #[error("results store {path}: the {stage} unit of instance {instance} that the last run used is gone; rerun `omniscore score`")]
+    MissingUnit { path: PathBuf, stage: String, instance: String },
 }
 
 /// Identifies one unit of work.
@@ -128,6 +130,15 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// A unit that must be there (one a finished run recorded).
+    pub fn get_required<T: DeserializeOwned>(&self, key: &UnitKey) -> Result<T, StoreError> {
+        self.get(key)?.ok_or_else(|| StoreError::MissingUnit {
+            path: self.path.clone(),
+            stage: key.stage.clone(),
+            instance: key.instance.clone(),
+        })
     }
 
     pub fn contains(&self, key: &UnitKey) -> Result<bool, StoreError> {
