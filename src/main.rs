@@ -1,8 +1,7 @@
-use anyhow::Context;
 use clap::Parser;
 use omniscore::cases::Inputs;
 use omniscore::cli::{Cli, Command, InputArgs, StructureArgs, StructureFormat};
-use omniscore::pipeline::{self, ImportFiles, Outcome, ScoreRequest};
+use omniscore::pipeline::{self, ImportFiles, Outcome, ScoreRequest, SHOWN_PROBLEMS};
 use omniscore::problem::Problem;
 use omniscore::units::StructureUnit;
 use std::io::Write;
@@ -12,8 +11,6 @@ use std::process::ExitCode;
 const EXIT_PROBLEMS: u8 = 3;
 /// Could not run.
 const EXIT_FAILED: u8 = 1;
-/// Problems echoed on stderr before the rest are only counted.
-const SHOWN_PROBLEMS: usize = 20;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,12 +52,9 @@ fn exit_for(problems: usize) -> ExitCode {
     }
 }
 
-fn finish_report(outcome: &Outcome) -> anyhow::Result<ExitCode> {
+fn finish_report(outcome: &Outcome) -> ExitCode {
     let report_json = outcome.reports.first().map(|p| p.display().to_string()).unwrap_or_default();
-    let text = std::fs::read_to_string(&report_json).with_context(|| format!("reading back {report_json}"))?;
-    let v: serde_json::Value = serde_json::from_str(&text)?;
-    let problems: Vec<Problem> = serde_json::from_value(v["problems"].clone())?;
-    show_problems(&problems, problems.len(), &report_json);
+    show_problems(&outcome.first_problems, outcome.problems, &report_json);
     let files: Vec<String> = outcome.reports.iter().map(|p| p.display().to_string()).collect();
     eprintln!(
         "{} instances, {} problems, {} new units stored; wrote {}",
@@ -69,7 +63,7 @@ fn finish_report(outcome: &Outcome) -> anyhow::Result<ExitCode> {
         outcome.units_written,
         files.join(", ")
     );
-    Ok(exit_for(outcome.problems))
+    exit_for(outcome.problems)
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -84,11 +78,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 progress: a.input.progress,
             };
             let outcome = pipeline::score(&req)?;
-            finish_report(&outcome)
+            Ok(finish_report(&outcome))
         }
         Command::Report(a) => {
             let outcome = pipeline::rerender(&a.out, |stored| a.composition.resolve(Some(stored)))?;
-            finish_report(&outcome)
+            Ok(finish_report(&outcome))
         }
         Command::Structure(a) => structure(a),
         Command::Doctor => {

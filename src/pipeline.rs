@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 /// Name of the run record a `report` re-renders.
 const LAST_RUN: &str = "last";
 const IMPORT_VERSION: &[u8] = b"import/v1";
+/// Problems an [`Outcome`] carries for the console; all of them are in report.json.
+pub const SHOWN_PROBLEMS: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -84,6 +86,8 @@ struct Manifest {
 pub struct Outcome {
     pub instances: usize,
     pub problems: usize,
+    /// The first problems, in report order, for the console.
+    pub first_problems: Vec<Problem>,
     pub units_written: u64,
     pub reports: Vec<PathBuf>,
 }
@@ -312,5 +316,11 @@ fn render(store: &Store, m: &Manifest, out: &Path) -> Result<Outcome, PipelineEr
     all_problems.extend(instance_problems);
     let report = Report::new(&m.inputs, &m.imports, m.sc_scale_used, &m.composition, scores, all_problems);
     let reports = report::write_all(out, &report)?;
-    Ok(Outcome { instances: report.instances.len(), problems: report.problems.len(), units_written: 0, reports })
+    Ok(Outcome {
+        instances: report.instances.len(),
+        problems: report.problems.len(),
+        first_problems: report.problems.iter().take(SHOWN_PROBLEMS).cloned().collect(),
+        units_written: 0,
+        reports,
+    })
 }

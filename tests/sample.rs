@@ -116,3 +116,33 @@ fn doctor_and_help_explain_themselves() {
         assert!(help.contains(flag), "score --help lacks {flag}");
     }
 }
+
+#[test]
+fn imported_coherence_gives_hc_sh_and_ics() {
+    // The official coherence script appends pretty-printed (indent 4) records.
+    let dir = tempfile::tempdir().unwrap();
+    let ics = dir.path().join("coherence.json");
+    let record = |id: &str, c: u8, s: u8| {
+        format!(
+            "{{\n    \"domain\": \"general_domain\",\n    \"id\": \"{id}\",\n    \"content\": \"...\",\n    \"modal\": {{}},\n    \"score\": {{\n        \"coherence\": {c},\n        \"style_consistency\": {s}\n    }}\n}}\n"
+        )
+    };
+    std::fs::write(&ics, record("1", 4, 5) + &record("2", 1, 1)).unwrap();
+    let out = dir.path().join("out");
+    let run = omniscore()
+        .args(["score", "--progress", "off", "--import-ics"])
+        .arg(&ics)
+        .arg(sample("ground_truth.json"))
+        .arg(sample("responses.json"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let one = instance(&report, "1");
+    assert!(close(&one["hc"]["value"], 0.75) && close(&one["sh"]["value"], 1.0));
+    assert!(close(&one["ics"]["value"], 0.8 * 0.75 + 0.2));
+    assert!(close(&instance(&report, "2")["ics"]["value"], 0.0));
+    assert!(one["sc"]["reason"].as_str().unwrap().contains("--import-sc"));
+}
