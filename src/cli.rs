@@ -4,7 +4,9 @@ use crate::data::records::DEFAULT_MAX_RECORD_BYTES;
 use crate::data::Modality;
 use crate::metrics::ics::DEFAULT_ETA_ICS;
 use crate::metrics::sqcs::DEFAULT_ETA_SQCS;
+use crate::pipeline::{LocalModels, ScMode};
 use crate::progress::ProgressMode;
+use crate::runtime::device::DeviceSpec;
 use crate::units::ScScale;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -41,6 +43,8 @@ pub enum Command {
     /// Re-render the reports of the last `score` run in an output folder from its store, without
     /// recomputing anything (optionally with other eta values or support set).
     Report(ReportArgs),
+    /// List, fetch and verify the local models (judge, embedder, ...).
+    Models(crate::runtime::commands::ModelsArgs),
     /// Show the build's features, the devices found and what is installed.
     Doctor,
 }
@@ -102,6 +106,50 @@ pub struct ScoreArgs {
     pub sc_scale: Option<ScScale>,
     #[command(flatten)]
     pub composition: CompositionArgs,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
+/// The local models `score` runs where nothing is imported.
+#[derive(Args, Debug)]
+pub struct LocalArgs {
+    /// Judge model card (`omniscore models list`) [default: the default judge, smollm2-135m-instruct].
+    #[arg(long, value_name = "CARD")]
+    pub judge: Option<String>,
+    /// Embedding model card for `--sc-mode embed|both` [default: all-minilm-l6-v2].
+    #[arg(long, value_name = "CARD")]
+    pub embedder: Option<String>,
+    /// Run no judge: SC, HC and SH come only from imports (or the embedder with --sc-mode embed).
+    #[arg(long)]
+    pub no_judge: bool,
+    /// Where SC comes from when no --import-sc is given: the judge, embedding similarity, or the
+    /// judge with the embedding estimate stored beside it.
+    #[arg(long, value_enum, default_value_t = ScMode::Judge)]
+    pub sc_mode: ScMode,
+    /// Device for the models: auto (CUDA, then Metal, then CPU), cpu, cuda, cuda:N or metal.
+    #[arg(long, value_name = "DEVICE", default_value = "auto")]
+    pub device: DeviceSpec,
+    /// Model store folder searched first (and where missing models are fetched to)
+    /// [default: $OMNISCORE_MODELS, else the project's models/store].
+    #[arg(long, value_name = "DIR", env = "OMNISCORE_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Never download: a model that is not installed is an error that says how to fetch it.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+impl LocalArgs {
+    pub fn to_request(&self) -> LocalModels {
+        LocalModels {
+            judge: self.judge.clone(),
+            embedder: self.embedder.clone(),
+            no_judge: self.no_judge,
+            sc_mode: self.sc_mode,
+            device: self.device,
+            models_dir: self.models.clone(),
+            offline: self.offline,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,5 +1,6 @@
 //! omniscore: local, resumable scoring of any-to-any multimodal model outputs (UniM metrics).
 
+pub mod caption;
 pub mod cases;
 pub mod cli;
 pub mod data;
@@ -13,3 +14,7 @@ pub mod progress;
 pub mod report;
 pub mod store;
 pub mod units;
+pub mod embed;
+pub mod judge;
+pub mod nn;
+pub mod runtime;

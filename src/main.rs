@@ -3,6 +3,7 @@ use omniscore::cases::Inputs;
 use omniscore::cli::{Cli, Command, InputArgs, StructureArgs, StructureFormat};
 use omniscore::pipeline::{self, ImportFiles, Outcome, ScoreRequest, SHOWN_PROBLEMS};
 use omniscore::problem::Problem;
+use omniscore::progress::ProgressMode;
 use omniscore::units::StructureUnit;
 use std::io::Write;
 use std::process::ExitCode;
@@ -76,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out: a.out,
                 strict: a.input.strict,
                 progress: a.input.progress,
+                local: Some(a.local.to_request()),
             };
             let outcome = pipeline::score(&req)?;
             Ok(finish_report(&outcome))
@@ -85,6 +87,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(finish_report(&outcome))
         }
         Command::Structure(a) => structure(a),
+        Command::Models(a) => {
+            let all_ok = omniscore::runtime::commands::run(&a, ProgressMode::Auto)?;
+            Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) })
+        }
         Command::Doctor => {
             print!("{}", omniscore::doctor::report());
             Ok(ExitCode::SUCCESS)

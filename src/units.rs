@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 /// Stage names used in store keys.
 pub mod stage {
     pub const STRUCTURE: &str = "structure";
+    pub const JUDGE_SC: &str = "judge-sc";
+    pub const JUDGE_HC: &str = "judge-hc";
+    pub const JUDGE_SH: &str = "judge-sh";
+    pub const EMBED_SC: &str = "embed-sc";
     pub const IMPORT_SC: &str = "import-sc";
     pub const IMPORT_GQ: &str = "import-gq";
     pub const IMPORT_ICS: &str = "import-ics";
@@ -103,4 +107,43 @@ pub struct IcsImport {
     pub hc: f64,
     pub sh: f64,
     pub file: String,
+}
+
+/// Stages `judge-sc`, `judge-hc`, `judge-sh`: one rating by the local judge, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgementUnit {
+    /// Model card name.
+    pub model: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub distribution: Option<crate::judge::verdict::RatingDistribution>,
+    /// E[k] mapped to [0, 1].
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// Caption text was cut to fit the context (the rule is in judge::fit).
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// Stage `embed-sc`: embedding similarity between the reference and the response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingUnit {
+    pub model: String,
+    /// The SC estimate in [0, 1] (embed::Embedder::sc_estimate: the cosine clamped, 0 for an
+    /// empty answer).
+    pub value: f64,
+}
+
+/// Where an instance's SC came from and what backs it, for reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// `import`, `judge` or `embed`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sc_source: Option<String>,
+    /// The embedding SC estimate, stored beside the judge's as a sanity signal.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sc_embed: Option<f64>,
+    /// The judge's rating distributions by criterion (`correctness`, `coherence`, `style`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub ratings: std::collections::BTreeMap<String, crate::judge::verdict::RatingDistribution>,
 }

@@ -199,7 +199,7 @@ fn omniscore(args: &[&std::ffi::OsStr], out: &Path) -> Run {
 fn score(fx: &Fixture, gt: &Path, responses: &Path, out: &str, extra: &[&str]) -> Run {
     let out = fx.path(out);
     let mut args: Vec<&std::ffi::OsStr> =
-        vec!["score".as_ref(), gt.as_os_str(), responses.as_os_str(), "-o".as_ref(), out.as_os_str(), "--progress".as_ref(), "off".as_ref()];
+        vec!["score".as_ref(), gt.as_os_str(), responses.as_os_str(), "-o".as_ref(), out.as_os_str(), "--progress".as_ref(), "off".as_ref(), "--no-judge".as_ref()];
     args.extend(extra.iter().map(std::ffi::OsStr::new));
     omniscore(&args, &out)
 }

@@ -34,7 +34,7 @@ fn one_gib_response_file_in_bounded_memory() {
     let out = dir.path().join("out");
     let output = Command::cargo_bin("omniscore")
         .unwrap()
-        .args(["score", "--progress", "off", "-o"])
+        .args(["score", "--progress", "off", "--no-judge", "-o"])
         .arg(&out)
         .arg(&gt)
         .arg(&responses)

@@ -52,6 +52,7 @@ fn dataset(instances: usize) -> Dataset {
 fn score_cmd(d: &Dataset, out: &Path) -> Command {
     let mut cmd = Command::cargo_bin("omniscore").unwrap();
     cmd.arg("score")
+        .arg("--no-judge")
         .arg(&d.gt)
         .arg(&d.responses)
         .arg("--import-sc")

@@ -60,6 +60,23 @@ pub fn scan_content(content: &str) -> ContentScan {
     scan
 }
 
+/// Rewrites every recognised placeholder with `replace(tag)`; where it returns None (and for
+/// closing tags) the text is kept as written.
+pub fn substitute(content: &str, mut replace: impl FnMut(Tag) -> Option<String>) -> String {
+    if !content.contains('<') {
+        return content.to_string();
+    }
+    grammar()
+        .replace_all(content, |cap: &regex::Captures| {
+            let tag = match (Modality::parse_name(cap[2].trim()), cap[3].parse::<u32>()) {
+                (Some(m), Ok(i)) if cap[1].is_empty() => Some(Tag::new(m, i)),
+                _ => None,
+            };
+            tag.and_then(&mut replace).unwrap_or_else(|| cap[0].to_string())
+        })
+        .into_owned()
+}
+
 /// Where an item was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,6 +154,14 @@ mod tests {
         let s = scan_content("a <hologram1> and <image1>");
         assert_eq!(s.unknown, ["<hologram1>"]);
         assert_eq!(s.tags.len(), 1);
+    }
+
+    #[test]
+    fn substitutes_in_place() {
+        let out = substitute("a < image 2 > b <audio1>x</audio1> <h1>", |t| {
+            (t.modality == Modality::Image).then(|| format!("<{t}: red apple>"))
+        });
+        assert_eq!(out, "a <image2: red apple> b <audio1>x</audio1> <h1>");
     }
 
     #[test]

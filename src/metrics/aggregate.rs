@@ -161,6 +161,7 @@ mod tests {
             ics: sc(None),
             items: vec![],
             gq_failed: 0,
+            evidence: Default::default(),
         }
     }
 

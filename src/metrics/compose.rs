@@ -4,7 +4,7 @@ use super::ics::ics;
 use super::sqcs::{response_gq, sqcs};
 use super::support::{SupportFacts, SupportRule};
 use crate::data::{Field, Tag};
-use crate::units::{GqImport, IcsImport, ItemUnit, ScImport, StructureUnit};
+use crate::units::{Evidence, GqImport, ItemUnit, StructureUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,7 +36,7 @@ impl Scored {
     pub fn unknown(reason: impl Into<String>) -> Self {
         Scored { value: None, reason: Some(reason.into()) }
     }
-    fn from_option(v: Option<f64>, reason: &str) -> Self {
+    pub fn from_option(v: Option<f64>, reason: &str) -> Self {
         match v {
             Some(v) => Scored::known(v),
             None => Scored::unknown(reason),
@@ -71,23 +71,27 @@ pub struct InstanceScores {
     pub items: Vec<ItemScores>,
     /// Items whose GQ could not be had (excluded from the mean).
     pub gq_failed: usize,
+    /// Where SC came from, the judge's rating distributions (confidence), the embedding SC.
+    pub evidence: Evidence,
 }
 
-/// The stored units of one instance.
+/// What one instance's scores are composed from: its structure unit, its GQ items, and SC, HC
+/// and SH already resolved from whichever source the run used (import, judge, embedder), each a
+/// value or the reason there is none.
 pub struct Units<'a> {
     pub structure: &'a StructureUnit,
-    pub sc: Option<&'a ScImport>,
+    pub sc: Scored,
+    pub hc: Scored,
+    pub sh: Scored,
     pub gq: &'a BTreeMap<Tag, GqImport>,
-    pub ics: Option<&'a IcsImport>,
-    /// Whether each import was given at all (so a reason can say which flag is missing).
-    pub sc_source: bool,
+    /// Whether a GQ import was given at all (so a reason can say which flag is missing).
     pub gq_source: bool,
-    pub ics_source: bool,
+    pub evidence: Evidence,
 }
 
 const NO_RESPONSE: &str = "no response for this instance";
 
-pub fn compose(u: &Units, c: &Composition) -> InstanceScores {
+pub fn compose(u: Units, c: &Composition) -> InstanceScores {
     let s = u.structure;
     let supported = c.support.supports(&SupportFacts {
         input_modalities: &s.input_modalities,
@@ -96,13 +100,8 @@ pub fn compose(u: &Units, c: &Composition) -> InstanceScores {
     });
     let sts = Scored::from_option(s.sts, NO_RESPONSE);
     let les = Scored::from_option(s.les, NO_RESPONSE);
-
-    let sc = match (u.sc, s.responded) {
-        (_, false) => Scored::unknown(NO_RESPONSE),
-        (Some(sc), _) => Scored::known(sc.value),
-        (None, _) if u.sc_source => Scored::unknown("id not found in the imported SC file"),
-        (None, _) => Scored::unknown("no SC source: no judge ran and no --import-sc file was given"),
-    };
+    let answered = |x: Scored| if s.responded { x } else { Scored::unknown(NO_RESPONSE) };
+    let sc = answered(u.sc);
 
     let items: Vec<ItemScores> = s
         .items
@@ -124,21 +123,15 @@ pub fn compose(u: &Units, c: &Composition) -> InstanceScores {
 
     let sqcs = match (sc.value, gq.value) {
         (Some(sc), Some(gq)) => Scored::known(sqcs(sc, gq, c.eta_sqcs)),
-        (None, _) => Scored::unknown("SC unknown"),
+        (None, _) => Scored::unknown(format!("SC unknown: {}", sc.reason.as_deref().unwrap_or(""))),
         (_, None) => Scored::unknown("GQ unknown"),
     };
 
-    let (hc, sh, ics_score) = match (u.ics, s.responded) {
-        (_, false) => (Scored::unknown(NO_RESPONSE), Scored::unknown(NO_RESPONSE), Scored::unknown(NO_RESPONSE)),
-        (Some(i), _) => (Scored::known(i.hc), Scored::known(i.sh), Scored::known(ics(i.hc, i.sh, c.eta_ics))),
-        (None, _) => {
-            let why = if u.ics_source {
-                "id not found in the imported coherence file"
-            } else {
-                "no HC/SH source: no judge ran and no --import-ics file was given"
-            };
-            (Scored::unknown(why), Scored::unknown(why), Scored::unknown(why))
-        }
+    let (hc, sh) = (answered(u.hc), answered(u.sh));
+    let ics_score = match (hc.value, sh.value) {
+        (Some(h), Some(x)) => Scored::known(ics(h, x, c.eta_ics)),
+        (None, _) => Scored::unknown(format!("HC unknown: {}", hc.reason.as_deref().unwrap_or(""))),
+        (_, None) => Scored::unknown(format!("SH unknown: {}", sh.reason.as_deref().unwrap_or(""))),
     };
 
     InstanceScores {
@@ -158,6 +151,7 @@ pub fn compose(u: &Units, c: &Composition) -> InstanceScores {
         ics: ics_score,
         items,
         gq_failed,
+        evidence: u.evidence,
     }
 }
 

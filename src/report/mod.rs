@@ -45,6 +45,9 @@ pub struct Report {
     pub inputs: Inputs,
     pub imports: ImportFiles,
     pub settings: Settings,
+    /// The local models that produced judgements, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<crate::pipeline::ModelsUsed>,
     pub summary: Summary,
     pub problem_counts: BTreeMap<ProblemKind, usize>,
     pub instances: Vec<InstanceScores>,
@@ -57,6 +60,7 @@ impl Report {
         imports: &ImportFiles,
         sc_scale: Option<ScScale>,
         c: &Composition,
+        models: Option<crate::pipeline::ModelsUsed>,
         instances: Vec<InstanceScores>,
         problems: Vec<Problem>,
     ) -> Report {
@@ -75,6 +79,7 @@ impl Report {
                 sc_scale,
                 scale: "summary 0-100; per-instance scores in [0, 1]",
             },
+            models,
             summary: summarise(&instances),
             problem_counts,
             instances,

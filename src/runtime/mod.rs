@@ -1,0 +1,4 @@
+pub mod card;
+pub mod commands;
+pub mod device;
+pub mod model_store;
