@@ -34,8 +34,22 @@ pub fn report() -> String {
     );
     let _ = writeln!(s, "cuda: {}", device_line(candle_core::utils::cuda_is_available(), "cuda", || candle_core::Device::new_cuda(0)));
     let _ = writeln!(s, "metal: {}", device_line(candle_core::utils::metal_is_available(), "metal", || candle_core::Device::new_metal(0)));
+    let auto = match crate::runtime::device::open(crate::runtime::device::DeviceSpec::Auto) {
+        Ok(d) => crate::runtime::device::describe(&d),
+        Err(e) => format!("none usable: {e}"),
+    };
+    let _ = writeln!(s, "--device auto picks: {auto}");
     let _ = writeln!(s, "sqlite: {} (bundled)", rusqlite::version());
-    let _ = writeln!(s, "models: none needed yet (structure scores and imports use no model)");
+    let store = crate::runtime::model_store::ModelStore::from_env();
+    let roots: Vec<String> = store.roots().map(|r| r.display().to_string()).collect();
+    let _ = writeln!(s, "model store: {}", roots.join(", "));
+    for card in crate::runtime::card::builtin_cards().iter().filter(|c| c.default_for_role) {
+        let state = match store.locate(card) {
+            Ok(files) => format!("installed at {}", files.dir.display()),
+            Err(_) => format!("not installed (omniscore models pull {})", card.name),
+        };
+        let _ = writeln!(s, "default {}: {} — {state}", card.role.as_str(), card.name);
+    }
     s
 }
 

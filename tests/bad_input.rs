@@ -774,3 +774,29 @@ fn problems_found_after_parsing_name_their_place() {
     // ... or, with no response, the ground-truth instance.
     assert_located(&run, one(&r, "missing-response"), &gt_path, pos_at(&join(&gt_texts), part_offset(&gt_texts, 2)));
 }
+
+#[test]
+fn non_utf8_bytes_cost_only_their_instance() {
+    let fx = Fixture::new();
+    let values = [resp("1"), resp("2"), resp("3")];
+    fx.media(&values);
+    let texts = parts(&values);
+    let mut bytes = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        if i == 1 {
+            // An invalid UTF-8 byte inside the content string of the second instance.
+            bytes.extend_from_slice(t.replacen("Response 2", "Response \u{1}2", 1).replace('\u{1}', "\u{FFFF}").as_bytes());
+            let at = bytes.windows(3).position(|w| w == "\u{FFFF}".as_bytes()).unwrap();
+            bytes.splice(at..at + 3, [0xFFu8]);
+        } else {
+            bytes.extend_from_slice(t.as_bytes());
+        }
+    }
+    let path = fx.path("responses.json");
+    std::fs::write(&path, &bytes).unwrap();
+    let run = score(&fx, &fx.ground_truth(), &path, "out", &[]);
+    run.expect_code(PROBLEMS);
+    let r = run.report();
+    assert_eq!(problems(&r, "malformed-json").len(), 1, "{:#}", r["problems"]);
+    assert_scored(&r, &["1", "3"]);
+}

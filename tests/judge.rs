@@ -120,3 +120,59 @@ fn judge_is_deterministic_and_orders_graded_candidates() {
     assert!(per_level[0] > per_level[5] && per_level[1] > per_level[5], "{per_level:?}");
     assert!(rho > 0.3, "Spearman {rho}");
 }
+
+#[test]
+fn too_long_and_empty_inputs_get_a_reason_or_a_verdict() {
+    let Some(files) = installed("smollm2-135m-instruct") else { return };
+    let judge = Judge::load(&files, &candle_core::Device::Cpu).unwrap();
+    // The reference is never cut: one far longer than the context has no verdict, with a reason.
+    let reference = "The excavator digs the trench. ".repeat(4000);
+    let long = JudgeInput { criterion: Criterion::Correctness, question: "Q?", reference: &reference, candidate: "It digs." };
+    let empty = JudgeInput { criterion: Criterion::Correctness, question: "Q?", reference: "It digs.", candidate: "" };
+    // A long candidate is cut (captions first) and still judged.
+    let candidate = format!("It digs. <image2: {}>", "a yellow excavator beside a deep trench ".repeat(2000));
+    let cut = JudgeInput { criterion: Criterion::Coherence, question: "Q?", reference: "", candidate: &candidate };
+    let out = judge.rate(&[long, empty, cut]);
+    let err = out[0].as_ref().unwrap_err().to_string();
+    assert!(err.contains("context") && err.contains("reference"), "{err}");
+    assert!(out[1].is_ok(), "an empty answer is still rated: {:?}", out[1]);
+    assert!(out[2].as_ref().unwrap().truncated, "the caption was cut to fit");
+}
+
+#[test]
+fn score_judges_the_sample_and_resumes_without_rejudging() {
+    if installed("smollm2-135m-instruct").is_none() || installed("all-minilm-l6-v2").is_none() {
+        return;
+    }
+    use assert_cmd::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        std::process::Command::cargo_bin("omniscore")
+            .unwrap()
+            .args(["score", "samples/unim-sample/ground_truth.json", "samples/unim-sample/responses.json"])
+            .args(["--sc-mode", "both", "--offline", "--progress", "off", "-o"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let stderr = String::from_utf8_lossy(&first.stderr).to_string();
+    assert_eq!(first.status.code(), Some(3), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["models"]["judge"], "smollm2-135m-instruct");
+    for inst in report["instances"].as_array().unwrap() {
+        assert_eq!(inst["evidence"]["sc_source"], "judge", "{inst}");
+        for metric in ["sc", "hc", "sh", "ics"] {
+            let v = inst[metric]["value"].as_f64().unwrap_or_else(|| panic!("{metric} missing: {inst}"));
+            assert!((0.0..=1.0).contains(&v));
+        }
+        let probs = inst["evidence"]["ratings"]["correctness"]["probs"].as_array().unwrap();
+        assert_eq!(probs.len(), 5);
+        assert!(inst["evidence"]["sc_embed"].as_f64().is_some());
+    }
+    let before = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.stderr).to_string();
+    assert!(stderr.contains(" 0 new units stored"), "a rerun judges nothing again: {stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("report.json")).unwrap(), before);
+}
