@@ -136,6 +136,11 @@ pub struct LocalArgs {
     /// Never download: a model that is not installed is an error that says how to fetch it.
     #[arg(long)]
     pub offline: bool,
+    /// Longest judge prompt in tokens [default: the judge's context]; longer ones are cut by the
+    /// stated rule (captions, then the response, then the question; never the reference).
+    /// Bounds the time per judgement on a CPU.
+    #[arg(long, value_name = "TOKENS")]
+    pub judge_max_tokens: Option<usize>,
 }
 
 impl LocalArgs {
@@ -148,6 +153,7 @@ impl LocalArgs {
             device: self.device,
             models_dir: self.models.clone(),
             offline: self.offline,
+            judge_max_tokens: self.judge_max_tokens,
         }
     }
 }

@@ -19,6 +19,9 @@ const WEIGHTS_FILE: &str = "model.safetensors";
 const TOKENIZER_FILE: &str = "tokenizer.json";
 /// sentence-transformers' own file; its `max_seq_length` is what the model was trained with.
 const SBERT_CONFIG_FILE: &str = "sentence_bert_config.json";
+/// Word pieces kept when the folder has no `sentence_bert_config.json`: all-MiniLM-L6-v2's
+/// `max_seq_length` (what it was trained with), also a common choice of other sentence encoders.
+pub const DEFAULT_MAX_TOKENS: usize = 256;
 /// Texts per forward pass: large enough to amortise the matmuls on CPU, small enough that the
 /// padded activations of 256-token texts stay well under 100 MB.
 pub const BATCH_SIZE: usize = 32;
@@ -56,6 +59,7 @@ pub struct Embedder {
     tokenizer: Tokenizer,
     device: Device,
     max_tokens: usize,
+    max_positions: usize,
     dim: usize,
     pad_id: u32,
 }
@@ -64,9 +68,10 @@ impl Embedder {
     /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`.
     ///
     /// Texts are truncated to `max_seq_length` of `sentence_bert_config.json` when the folder
-    /// has one (256 word pieces, `[CLS]` and `[SEP]` included, for all-MiniLM-L6-v2: what it
-    /// was trained with), otherwise to the model's `max_position_embeddings`; the tokenizer's
-    /// own truncation and fixed padding (128 in that checkpoint's tokenizer.json) are replaced.
+    /// has one, otherwise to [`DEFAULT_MAX_TOKENS`] (256 word pieces, `[CLS]` and `[SEP]`
+    /// included: all-MiniLM-L6-v2's trained length), never past the model's
+    /// `max_position_embeddings`; [`Embedder::set_max_tokens`] changes it. The tokenizer's own
+    /// truncation and fixed padding (128 in that checkpoint's tokenizer.json) are replaced.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, EmbedError> {
         let config_path = dir.join(CONFIG_FILE);
         let config_text = read(&config_path)?;
@@ -76,18 +81,15 @@ impl Embedder {
                 message: e.to_string(),
             })?;
 
-        let max_tokens = match sbert_max_seq_length(dir)? {
-            Some(n) => n.min(config.max_position_embeddings),
-            None => config.max_position_embeddings,
+        let sbert = sbert_max_seq_length(dir)?;
+        let max_tokens = sbert
+            .unwrap_or(DEFAULT_MAX_TOKENS)
+            .min(config.max_position_embeddings);
+        // A bad length can only have come from sentence-transformers' file.
+        let length_source = match sbert {
+            Some(_) => dir.join(SBERT_CONFIG_FILE),
+            None => config_path.clone(),
         };
-        if max_tokens < 2 {
-            return Err(EmbedError::Config {
-                path: config_path,
-                message: format!(
-                    "maximum sequence length {max_tokens} leaves no room for [CLS] and [SEP]"
-                ),
-            });
-        }
 
         let tokenizer_path = dir.join(TOKENIZER_FILE);
         let tokenizer_error = |message: String| EmbedError::Tokenizer {
@@ -101,12 +103,6 @@ impl Embedder {
             .map(|p| p.pad_id)
             .unwrap_or(config.pad_token_id as u32);
         tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_tokens,
-                ..Default::default()
-            }))
-            .map_err(|e| tokenizer_error(e.to_string()))?;
         let max_id = tokenizer.get_vocab(true).into_values().max().unwrap_or(0) as usize;
         if max_id >= config.vocab_size {
             return Err(tokenizer_error(format!(
@@ -128,14 +124,50 @@ impl Embedder {
             .map_err(weights_error)?;
         let model = BertModel::load(vb, &config).map_err(weights_error)?;
 
-        Ok(Embedder {
+        let mut embedder = Embedder {
             model,
             tokenizer,
             device: device.clone(),
             max_tokens,
+            max_positions: config.max_position_embeddings,
             dim: config.hidden_size,
             pad_id,
-        })
+        };
+        embedder.set_max_tokens(max_tokens).map_err(|e| match e {
+            EmbedError::Config { message, .. } => EmbedError::Config {
+                path: length_source,
+                message,
+            },
+            other => other,
+        })?;
+        Ok(embedder)
+    }
+
+    /// Truncates texts to `max_tokens` word pieces (`[CLS]` and `[SEP]` included); refused past
+    /// the model's `max_position_embeddings` or below 2.
+    pub fn set_max_tokens(&mut self, max_tokens: usize) -> Result<(), EmbedError> {
+        if max_tokens < 2 || max_tokens > self.max_positions {
+            return Err(EmbedError::Config {
+                path: PathBuf::from(CONFIG_FILE),
+                message: format!(
+                    "maximum sequence length {max_tokens} is outside 2..={} (room for [CLS] and [SEP], \
+                     the model's max_position_embeddings)",
+                    self.max_positions
+                ),
+            });
+        }
+        let truncation = TruncationParams {
+            max_length: max_tokens,
+            ..Default::default()
+        };
+        self.tokenizer
+            .with_truncation(Some(truncation))
+            .map_err(|e| EmbedError::Config {
+                path: PathBuf::from(TOKENIZER_FILE),
+                message: e.to_string(),
+            })?;
+        self.max_tokens = max_tokens;
+        Ok(())
     }
 
     /// One unit-length vector per text, in order. Texts are batched ([`BATCH_SIZE`] at a time,
@@ -178,7 +210,20 @@ impl Embedder {
         Ok(sc_from_similarity(cosine(&v[0], &v[1])))
     }
 
-    /// Word pieces a text keeps, `[CLS]` and `[SEP]` included.
+    /// Word pieces `text` is embedded from, `[CLS]` and `[SEP]` included; equal to
+    /// [`Embedder::max_tokens`] when the text was cut.
+    pub fn token_count(&self, text: &str) -> Result<usize, EmbedError> {
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| EmbedError::Encode {
+                index: 0,
+                message: e.to_string(),
+            })?;
+        Ok(enc.get_ids().len())
+    }
+
+    /// Word pieces a text keeps at most, `[CLS]` and `[SEP]` included.
     pub fn max_tokens(&self) -> usize {
         self.max_tokens
     }

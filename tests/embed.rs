@@ -103,11 +103,7 @@ fn empty_and_long_texts() {
     let Some(e) = embedder("empty_and_long_texts") else {
         return;
     };
-    assert_eq!(
-        e.max_tokens(),
-        256,
-        "sentence_bert_config.json max_seq_length"
-    );
+    assert_eq!(e.max_tokens(), 256, "all-MiniLM-L6-v2's max_seq_length");
     let empty = e.embed(&[""]).unwrap().remove(0);
     assert_eq!(empty.len(), MINILM_DIM);
     assert!(empty.iter().all(|x| x.is_finite()));
@@ -116,9 +112,23 @@ fn empty_and_long_texts() {
     // embed identically, and no position runs past the model's table.
     let long: String = (0..400).map(|i| format!("w{i} ")).collect();
     let longer = format!("{long} and then a completely different ending about volcanoes");
+    assert_eq!(e.token_count(&long).unwrap(), 256);
+    assert_eq!(e.token_count("").unwrap(), 2);
     let v = e.embed(&[&long, &longer]).unwrap();
     assert!(cosine(&v[0], &v[1]) > 0.99999, "{}", cosine(&v[0], &v[1]));
     assert!(e.sc_estimate("anything", "   ").unwrap() == 0.0);
+
+    let mut e = e;
+    assert!(matches!(
+        e.set_max_tokens(513),
+        Err(EmbedError::Config { .. })
+    ));
+    assert!(matches!(
+        e.set_max_tokens(1),
+        Err(EmbedError::Config { .. })
+    ));
+    e.set_max_tokens(16).unwrap();
+    assert_eq!(e.token_count(&long).unwrap(), 16);
 }
 
 #[test]
@@ -138,9 +148,26 @@ fn bad_folder_gives_a_clear_error() {
         );
         return;
     }
-    for f in ["config.json", "tokenizer.json", "sentence_bert_config.json"] {
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
         std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
     }
+    // sentence-transformers' own config sets the truncation length when present.
+    let sbert = dir.path().join("sentence_bert_config.json");
+    std::fs::write(&sbert, r#"{"max_seq_length": 128, "do_lower_case": false}"#).unwrap();
+    assert_eq!(
+        Embedder::load(dir.path(), &Device::Cpu)
+            .unwrap()
+            .max_tokens(),
+        128
+    );
+    std::fs::write(&sbert, r#"{"max_seq_length": "long"}"#).unwrap();
+    let err = Embedder::load(dir.path(), &Device::Cpu).err().unwrap();
+    assert!(
+        matches!(err, EmbedError::Config { .. }) && err.to_string().contains("max_seq_length"),
+        "{err}"
+    );
+    std::fs::remove_file(&sbert).unwrap();
+
     let weights = std::fs::read(src.join("model.safetensors")).unwrap();
     std::fs::write(
         dir.path().join("model.safetensors"),

@@ -124,7 +124,9 @@ fn judge_is_deterministic_and_orders_graded_candidates() {
 #[test]
 fn too_long_and_empty_inputs_get_a_reason_or_a_verdict() {
     let Some(files) = installed("smollm2-135m-instruct") else { return };
-    let judge = Judge::load(&files, &candle_core::Device::Cpu).unwrap();
+    let mut judge = Judge::load(&files, &candle_core::Device::Cpu).unwrap();
+    // A small prompt limit keeps this quick on a CPU; the rule is the same at the full context.
+    judge.limit_prompt_tokens(judge.prefix_tokens() + 400);
     // The reference is never cut: one far longer than the context has no verdict, with a reason.
     let reference = "The excavator digs the trench. ".repeat(4000);
     let long = JudgeInput { criterion: Criterion::Correctness, question: "Q?", reference: &reference, candidate: "It digs." };

@@ -70,6 +70,8 @@ pub struct Judge {
     tail: String,
     prefix_cache: KvCache,
     pad_id: u32,
+    /// Prompt length limit (shared prefix included): the model's context unless lowered.
+    max_prompt_tokens: usize,
 }
 
 fn encode(tokenizer: &Tokenizer, text: &str) -> Result<Vec<u32>, JudgeError> {
@@ -144,7 +146,8 @@ impl Judge {
             template.source().as_bytes(),
         ]);
         let pad_id = tokenizer.token_to_id(template.eos_token()).unwrap_or(0);
-        Ok(Judge { name: card.name.clone(), fingerprint, decoder, tokenizer, ratings, tail: tail.to_string(), prefix_cache, pad_id })
+        let max_prompt_tokens = decoder.context_length();
+        Ok(Judge { name: card.name.clone(), fingerprint, decoder, tokenizer, ratings, tail: tail.to_string(), prefix_cache, pad_id, max_prompt_tokens })
     }
 
     pub fn name(&self) -> &str {
@@ -159,6 +162,14 @@ impl Judge {
 
     pub fn prefix_tokens(&self) -> usize {
         self.prefix_cache.len()
+    }
+
+    /// Lowers the prompt length limit below the model's context (never above it): prompts are
+    /// fitted to it by the usual rule. Bounds the cost of each judgement on a slow device. The
+    /// limit is part of the fingerprint, since it can change verdicts.
+    pub fn limit_prompt_tokens(&mut self, tokens: usize) {
+        self.max_prompt_tokens = tokens.min(self.decoder.context_length());
+        self.fingerprint = combine(&[self.fingerprint.as_bytes(), b"max-prompt", self.max_prompt_tokens.to_string().as_bytes()]);
     }
 
     /// The ids after the shared prefix, ending just before the rating. They are cut from the
@@ -176,7 +187,7 @@ impl Judge {
 
     /// The token ids after the shared prefix for one judgement, cut to fit the context.
     fn prepare(&self, input: &JudgeInput) -> Result<(Vec<u32>, bool), JudgeError> {
-        let budget = self.decoder.context_length().saturating_sub(self.prefix_cache.len());
+        let budget = self.max_prompt_tokens.saturating_sub(self.prefix_cache.len());
         let mut longest = 0;
         let mut last_err = None;
         let fitted = fit(input.question, input.candidate, |q, c| match self.suffix_ids(input, q, c) {
@@ -192,7 +203,7 @@ impl Judge {
         if let Some(e) = last_err {
             return Err(e);
         }
-        let fitted = fitted.ok_or(JudgeError::TooLong { needed: longest + self.prefix_cache.len(), context: self.decoder.context_length() })?;
+        let fitted = fitted.ok_or(JudgeError::TooLong { needed: longest + self.prefix_cache.len(), context: self.max_prompt_tokens })?;
         Ok((self.suffix_ids(input, &fitted.question, &fitted.candidate)?, fitted.truncated))
     }
 

@@ -417,6 +417,24 @@ mod tests {
     }
 
     #[test]
+    fn adds_bos_when_the_metadata_asks() {
+        let mut c = toy("gpt2");
+        c.metadata.insert(KEY_ADD_BOS.into(), Value::Bool(true));
+        c.metadata.insert(KEY_BOS_ID.into(), Value::U32(0));
+        let tok = tokenizer_from_gguf(&c).unwrap();
+        assert_eq!(tok.encode("ab", true).unwrap().get_ids(), &[0, 3]);
+        assert_eq!(tok.encode("ab", false).unwrap().get_ids(), &[3]);
+        c.metadata.insert(KEY_BOS_ID.into(), Value::U32(99));
+        assert!(matches!(
+            tokenizer_from_gguf(&c),
+            Err(TokenizerError::BadValue {
+                key: KEY_BOS_ID,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn refuses_sentencepiece_and_bad_metadata() {
         let err = tokenizer_from_gguf(&toy("llama")).unwrap_err();
         assert!(err.to_string().contains("`llama` (SentencePiece"), "{err}");

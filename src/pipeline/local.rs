@@ -48,6 +48,8 @@ pub struct LocalModels {
     pub models_dir: Option<PathBuf>,
     /// Never download: a missing model is an error.
     pub offline: bool,
+    /// Longest judge prompt in tokens; None: the judge's context.
+    pub judge_max_tokens: Option<usize>,
 }
 
 /// What a run used, kept in its manifest for the report.
@@ -113,7 +115,11 @@ impl Engines {
         let judge = if judge_sc || judge_ics {
             let files = locate(&store, req.judge.as_deref(), Role::Judge, req.offline, progress)?;
             let card = files.card.name.clone();
-            Some(Judge::load(&files, &device).map_err(|source| LocalError::Judge { card, source })?)
+            let mut judge = Judge::load(&files, &device).map_err(|source| LocalError::Judge { card, source })?;
+            if let Some(n) = req.judge_max_tokens {
+                judge.limit_prompt_tokens(n);
+            }
+            Some(judge)
         } else {
             None
         };
