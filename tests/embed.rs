@@ -12,13 +12,13 @@ const MINILM_DIM: usize = 384;
 /// sentence-transformers' figures for this checkpoint (ASSETS.md).
 const KNOWN_TOLERANCE: f32 = 0.01;
 
-/// The model store: `$OMNISCORE_MODELS` when set, else the project's `models/store`.
+/// Where the model store puts `card` (searched like the binary does: `$OMNISCORE_MODELS`, the
+/// project's `models/store`, the Hugging Face cache); the first store root when it is not there.
 fn model_dir(card: &str) -> PathBuf {
-    match std::env::var_os("OMNISCORE_MODELS") {
-        Some(dir) => PathBuf::from(dir).join(card),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("models/store")
-            .join(card),
+    let store = omniscore::runtime::model_store::ModelStore::from_env();
+    match omniscore::runtime::card::find_card(card).map(|c| store.locate(&c)) {
+        Ok(Ok(files)) => files.dir,
+        _ => store.roots().next().map(|r| r.join(card)).unwrap_or_else(|| PathBuf::from(card)),
     }
 }
 
