@@ -2,7 +2,9 @@
 //! batching, truncation, and how its SC estimate ranks graded answers. Skipped, with the reason
 //! printed, when the model store lacks the files (`omniscore models pull` fetches them).
 
-use std::path::PathBuf;
+mod common;
+use common::model_dir;
+
 
 use candle_core::Device;
 use omniscore::embed::{cosine, sc_from_similarity, EmbedError, Embedder};
@@ -12,15 +14,6 @@ const MINILM_DIM: usize = 384;
 /// sentence-transformers' figures for this checkpoint (ASSETS.md).
 const KNOWN_TOLERANCE: f32 = 0.01;
 
-/// Where the model store puts `card` (searched like the binary does: `$OMNISCORE_MODELS`, the
-/// project's `models/store`, the Hugging Face cache); the first store root when it is not there.
-fn model_dir(card: &str) -> PathBuf {
-    let store = omniscore::runtime::model_store::ModelStore::from_env();
-    match omniscore::runtime::card::find_card(card).map(|c| store.locate(&c)) {
-        Ok(Ok(files)) => files.dir,
-        _ => store.roots().next().map(|r| r.join(card)).unwrap_or_else(|| PathBuf::from(card)),
-    }
-}
 
 fn embedder(test: &str) -> Option<Embedder> {
     let dir = model_dir(MINILM_DIR);

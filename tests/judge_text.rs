@@ -3,7 +3,9 @@
 //! not match its model. Real-weight tests are skipped, with the reason printed, when the model
 //! store lacks the files (`omniscore models pull` fetches them).
 
-use std::path::PathBuf;
+mod common;
+use common::model_dir;
+
 
 use candle_core::quantized::gguf_file::{Content, Value};
 use omniscore::judge::chat::{ChatError, ChatTemplate, Message};
@@ -77,15 +79,6 @@ const QWEN25_TEMPLATE: &str = r#"{%- if tools %}
 const QWEN_DEFAULT_SYSTEM: &str =
     "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
-/// Where the model store puts `card` (searched like the binary does: `$OMNISCORE_MODELS`, the
-/// project's `models/store`, the Hugging Face cache); the first store root when it is not there.
-fn model_dir(card: &str) -> PathBuf {
-    let store = omniscore::runtime::model_store::ModelStore::from_env();
-    match omniscore::runtime::card::find_card(card).map(|c| store.locate(&c)) {
-        Ok(Ok(files)) => files.dir,
-        _ => store.roots().next().map(|r| r.join(card)).unwrap_or_else(|| PathBuf::from(card)),
-    }
-}
 
 /// The SmolLM2 GGUF metadata, or `None` after printing why the test is skipped.
 fn smollm_gguf(test: &str) -> Option<Content> {
