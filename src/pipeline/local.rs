@@ -80,7 +80,7 @@ pub enum LocalError {
     Card(#[from] CardError),
     #[error(transparent)]
     Model(#[from] ModelError),
-    #[error("--device: {0}")]
+    #[error(transparent)]
     Device(#[from] DeviceError),
     #[error("judge {card}: {source}")]
     Judge { card: String, source: JudgeError },
