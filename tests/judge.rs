@@ -114,7 +114,7 @@ fn judge_is_deterministic_and_orders_graded_candidates() {
     assert_eq!(first[0].as_ref().unwrap(), again[0].as_ref().unwrap(), "identical ratings on rerun");
 
     let (per_level, rho) = evaluate("judge", rate);
-    // SmolLM2-135M is a weak judge: measured Spearman 0.45 with the few-shot prompt (-0.40
+    // SmolLM2-135M is a weak judge: measured Spearman 0.51 with the worked examples (-0.40
     // without). It must at least rank better answers above worse ones overall and put the
     // empty answer below the paraphrase; stronger judge cards go through the same code.
     assert!(per_level[0] > per_level[5] && per_level[1] > per_level[5], "{per_level:?}");

@@ -6,7 +6,7 @@
 use super::chat::Message;
 
 /// Bumped whenever a rubric or the layout changes: it is part of every judgement's fingerprint.
-pub const PROMPT_VERSION: &str = "judge-prompts/v2";
+pub const PROMPT_VERSION: &str = "judge-prompts/v3";
 
 /// Where the shared prefix ends in the user message.
 pub const ITEM_BOUNDARY: &str = "\n\n### Task\n";
@@ -24,7 +24,7 @@ reordering, rounding, synonyms, and a different but valid example of the categor
 asks for all count as equivalent. Demand exact entities only where the reference clearly requires \
 them. Lower the rating for contradictions, violated constraints, and omissions that break the main \
 conclusion; minor missing details cost little. 5 = same meaning; 4 = small omissions; 3 = about \
-half of the content; 2 = mostly wrong or missing; 1 = contradicts, is unrelated, or is empty.\n\
+half of the content; 2 = answers the question but contradicts the reference; 1 = unrelated or empty.\n\
 - coherence: judge whether the text and the non-text parts form one consistent answer: each part \
 fits where it is placed, refers to the right thing, and nothing contradicts anything else. 5 = fully \
 consistent and well structured; 1 = disjointed or self-contradictory, or empty.\n\
@@ -64,14 +64,19 @@ pub struct JudgeInput<'a> {
 }
 
 /// Worked examples shown before every item (small judges follow a pattern far better than a
-/// rubric): (question, reference, candidate, rating).
-const DEMONSTRATIONS: [(&str, &str, &str, u8); 6] = [
+/// rubric): one question answered at every level of the rubric, and a short second one.
+/// (question, reference, candidate, rating).
+const SEASONS_Q: &str = "Why does the Earth have seasons?";
+const SEASONS_REF: &str = "The Earth's axis is tilted, so each hemisphere gets more direct sunlight for part of the year, which makes summer, and less for the rest of the year, which makes winter.";
+const DEMONSTRATIONS: [(&str, &str, &str, u8); 8] = [
+    (SEASONS_Q, SEASONS_REF, "The Earth is tilted.", 3),
     ("What is the capital of France?", "Paris is the capital of France.", "France's capital city is Paris.", 5),
-    ("What is the capital of France?", "Paris is the capital of France.", "The capital of France is Lyon.", 1),
-    ("Name two primary colours.", "Red and blue are two primary colours.", "Red is a primary colour.", 3),
-    ("How many legs does a spider have?", "A spider has eight legs.", "", 1),
-    ("Why is the sky blue?", "Air scatters blue sunlight more than red light, so the sky looks blue.", "Sunlight is scattered by the air, and blue light is scattered the most.", 4),
-    ("Why is the sky blue?", "Air scatters blue sunlight more than red light, so the sky looks blue.", "Bananas are rich in potassium.", 1),
+    (SEASONS_Q, SEASONS_REF, "Pasta should be cooked in plenty of salted boiling water.", 1),
+    (SEASONS_Q, SEASONS_REF, "The Earth's axis is tilted, so each hemisphere gets more direct sunlight for part of the year.", 4),
+    (SEASONS_Q, SEASONS_REF, "", 1),
+    (SEASONS_Q, SEASONS_REF, "Seasons happen because the Earth is much closer to the Sun in summer and much farther away in winter.", 2),
+    ("What is the capital of France?", "Paris is the capital of France.", "The capital of France is Lyon.", 2),
+    (SEASONS_Q, SEASONS_REF, "Because the planet leans on its axis, each half of it receives stronger, more direct sunlight during one part of its orbit, giving summer, and weaker light during the other part, giving winter.", 5),
 ];
 
 /// The messages of the shared prefix: system, the demonstrations as earlier turns, and the
