@@ -276,6 +276,16 @@ fn responses_with_broken_second(edit: impl Fn(&str) -> String) -> (Vec<Value>, V
     (values, texts)
 }
 
+/// Writes responses 1-3 (object 2 edited by `edit`) with their media; returns the texts of
+/// the three objects, the whole file's text and its path.
+fn write_broken_second(fx: &Fixture, edit: impl Fn(&str) -> String) -> (Vec<String>, String, PathBuf) {
+    let (values, texts) = responses_with_broken_second(edit);
+    fx.media(&values);
+    let text = join(&texts);
+    let path = fx.write("responses.json", &text);
+    (texts, text, path)
+}
+
 /// The usual checks after response 2 was lost to a syntax error at `pos`: one
 /// `malformed-json` problem there, instances 1 and 3 scored, instance 2 without a response.
 fn assert_second_response_lost(run: &Run, responses: &Path, pos: (u64, u64)) -> Value {
@@ -296,10 +306,7 @@ fn assert_second_response_lost(run: &Run, responses: &Path, pos: (u64, u64)) -> 
 #[test]
 fn malformed_json_missing_comma_is_located_and_costs_only_its_instance() {
     let fx = Fixture::new();
-    let (values, texts) = responses_with_broken_second(|t| t.replacen("\"id\": \"2\",", "\"id\": \"2\"", 1));
-    fx.media(&values);
-    let text = join(&texts);
-    let path = fx.write("responses.json", &text);
+    let (texts, text, path) = write_broken_second(&fx, |t| t.replacen("\"id\": \"2\",", "\"id\": \"2\"", 1));
     // serde wants `,` or `}` after "2"; the offending token is the next key, a line further down.
     let pos = pos_after(&text, "\"id\": \"2\"");
     assert!(pos.0 > texts[0].lines().count() as u64 + 1, "the error is inside the second object");
@@ -312,10 +319,7 @@ fn malformed_json_missing_comma_is_located_and_costs_only_its_instance() {
 #[test]
 fn malformed_json_bad_token_is_located_and_costs_only_its_instance() {
     let fx = Fixture::new();
-    let (values, texts) = responses_with_broken_second(|t| t.replacen("\"difficulty_level\": 2", "\"difficulty_level\": @2", 1));
-    fx.media(&values);
-    let text = join(&texts);
-    let path = fx.write("responses.json", &text);
+    let (_, text, path) = write_broken_second(&fx, |t| t.replacen("\"difficulty_level\": 2", "\"difficulty_level\": @2", 1));
     let run = score(&fx, &fx.ground_truth(), &path, "out", &[]);
     assert_second_response_lost(&run, &path, pos_of(&text, "@2"));
 }
@@ -323,10 +327,7 @@ fn malformed_json_bad_token_is_located_and_costs_only_its_instance() {
 #[test]
 fn malformed_json_under_strict_stops_with_exit_1() {
     let fx = Fixture::new();
-    let (values, texts) = responses_with_broken_second(|t| t.replacen("\"id\": \"2\",", "\"id\": \"2\"", 1));
-    fx.media(&values);
-    let text = join(&texts);
-    let path = fx.write("responses.json", &text);
+    let (_, text, path) = write_broken_second(&fx, |t| t.replacen("\"id\": \"2\",", "\"id\": \"2\"", 1));
     let run = score(&fx, &fx.ground_truth(), &path, "out", &["--strict"]);
     run.expect_code(COULD_NOT_RUN);
     assert!(run.stderr.contains("--strict"), "{}", run.stderr);
@@ -343,10 +344,7 @@ fn malformed_json_under_strict_stops_with_exit_1() {
 fn unterminated_object_is_reported_where_it_opens_and_the_next_one_is_read() {
     let fx = Fixture::new();
     // The second object never closes; the third opens at column 1 of the next line.
-    let (values, texts) = responses_with_broken_second(|t| t.trim_end().strip_suffix('}').unwrap().to_string());
-    fx.media(&values);
-    let text = join(&texts);
-    let path = fx.write("responses.json", &text);
+    let (texts, text, path) = write_broken_second(&fx, |t| t.trim_end().strip_suffix('}').unwrap().to_string());
     let run = score(&fx, &fx.ground_truth(), &path, "out", &[]);
     let r = assert_second_response_lost(&run, &path, pos_at(&text, part_offset(&texts, 1)));
     let msg = one(&r, "malformed-json")["message"].as_str().unwrap();
@@ -357,10 +355,7 @@ fn unterminated_object_is_reported_where_it_opens_and_the_next_one_is_read() {
 fn unterminated_string_is_reported_where_it_opens_and_the_next_instance_is_read() {
     let fx = Fixture::new();
     // The closing quote of the content string is missing: the string runs into a line break.
-    let (values, texts) = responses_with_broken_second(|t| t.replacen("<audio2>.\"", "<audio2>.", 1));
-    fx.media(&values);
-    let text = join(&texts);
-    let path = fx.write("responses.json", &text);
+    let (_, text, path) = write_broken_second(&fx, |t| t.replacen("<audio2>.\"", "<audio2>.", 1));
     let run = score(&fx, &fx.ground_truth(), &path, "out", &[]);
     let r = assert_second_response_lost(&run, &path, pos_of(&text, "\"Response 2"));
     let msg = one(&r, "malformed-json")["message"].as_str().unwrap();

@@ -3,6 +3,9 @@
 //! semantic correctness that orders graded candidates (exact paraphrase, minor omission, half the
 //! content, contradiction, unrelated, empty).
 
+mod common;
+use common::spearman;
+
 use omniscore::embed::Embedder;
 use omniscore::judge::llm::Judge;
 use omniscore::judge::prompts::{Criterion, JudgeInput};
@@ -31,34 +34,6 @@ fn installed(card: &str) -> Option<ModelFiles> {
             None
         }
     }
-}
-
-/// Spearman correlation of SC with the quality order (level 0 best), ties averaged.
-fn spearman(xs: &[f64], ys: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].partial_cmp(&v[b]).unwrap());
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for k in i..=j {
-                r[idx[k]] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    }
-    let (rx, ry) = (ranks(xs), ranks(ys));
-    let n = xs.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum::<f64>().sqrt();
-    let sy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum::<f64>().sqrt();
-    cov / (sx * sy)
 }
 
 /// Mean SC per level and the Spearman correlation of SC with quality (higher = better order).
