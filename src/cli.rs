@@ -43,10 +43,60 @@ pub enum Command {
     /// Re-render the reports of the last `score` run in an output folder from its store, without
     /// recomputing anything (optionally with other eta values or support set).
     Report(ReportArgs),
+    /// Score media files on their own with the no-reference quality scorers (batch quality
+    /// assessment): files, directories (walked) and glob patterns; a table, JSON lines or CSV.
+    #[command(after_help = QUALITY_HELP)]
+    Quality(QualityArgs),
     /// List, fetch and verify the local models (judge, embedder, ...).
     Models(crate::runtime::commands::ModelsArgs),
     /// Show the build's features, the devices found and what is installed.
     Doctor,
+}
+
+const QUALITY_HELP: &str = "Each row: the file, its modality, the scorer, the score in [0, 1] (higher is \
+better; null when the file could not be scored, with the reason), and the scorer's native value. With \
+--output, rows are appended and flushed as they finish, and a rerun skips the files already scored \
+there. Exit codes: 0 every file scored; 3 some could not be (reasons in the output); 1 could not run; \
+2 bad command line.";
+
+#[derive(Args, Debug)]
+pub struct QualityArgs {
+    /// Files, directories (walked recursively) or glob patterns ("gen/**/*.png"; quote them).
+    #[arg(value_name = "PATH", required_unless_present = "list")]
+    pub paths: Vec<String>,
+    /// List the registered scorers (name, modality, default, what it measures) and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Scorers to run, by name (repeat or comma-separate) [default: the default set of each
+    /// file's modality].
+    #[arg(long = "scorer", value_name = "NAME", value_delimiter = ',')]
+    pub scorers: Vec<String>,
+    /// Treat every file as this modality instead of reading it from the extension.
+    #[arg(long, value_name = "MODALITY", value_parser = parse_modality)]
+    pub modality: Option<Modality>,
+    #[arg(long, value_enum, default_value_t = crate::quality::output::QualityFormat::Table)]
+    pub format: crate::quality::output::QualityFormat,
+    /// Append rows to this file (json or csv) instead of stdout; a rerun skips what it holds.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Files scored at once [default: the number of CPU cores].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Device for learned scorers: auto, cpu, cuda[:N], metal.
+    #[arg(long, value_name = "DEVICE", default_value = "auto")]
+    pub device: DeviceSpec,
+    /// Extra folder to look for model files in first.
+    #[arg(long, value_name = "DIR", env = "OMNISCORE_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Never download a missing model; a scorer without its weights gives null with the reason.
+    #[arg(long)]
+    pub offline: bool,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+fn parse_modality(s: &str) -> Result<Modality, String> {
+    Modality::parse_name(s).ok_or_else(|| format!("unknown modality '{s}' (image, audio, video, document, code, threeD, text)"))
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +191,11 @@ pub struct LocalArgs {
     /// Bounds the time per judgement on a CPU.
     #[arg(long, value_name = "TOKENS")]
     pub judge_max_tokens: Option<usize>,
+    /// Do not score generation quality locally: GQ comes only from --import-gq (or is null).
+    /// Without it, every generated item is scored by its modality's default quality scorers
+    /// (`omniscore quality --list`) unless a GQ file is imported.
+    #[arg(long)]
+    pub no_quality: bool,
 }
 
 impl LocalArgs {
@@ -154,6 +209,7 @@ impl LocalArgs {
             models_dir: self.models.clone(),
             offline: self.offline,
             judge_max_tokens: self.judge_max_tokens,
+            quality: !self.no_quality,
         }
     }
 }

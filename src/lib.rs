@@ -16,5 +16,7 @@ pub mod store;
 pub mod units;
 pub mod embed;
 pub mod judge;
+pub mod media;
+pub mod quality;
 pub mod nn;
 pub mod runtime;

@@ -91,6 +91,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let all_ok = omniscore::runtime::commands::run(&a, ProgressMode::Auto)?;
             Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) })
         }
+        Command::Quality(a) => {
+            if a.list {
+                print!("{}", omniscore::quality::command::list());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let summary = omniscore::quality::command::run(&a)?;
+            let mut note = format!("{} rows, {} without a score", summary.rows, summary.unscored);
+            if summary.skipped_done > 0 {
+                note.push_str(&format!(", {} already in the output (skipped)", summary.skipped_done));
+            }
+            if summary.not_handled > 0 {
+                note.push_str(&format!(", {} files no requested scorer handles", summary.not_handled));
+            }
+            eprintln!("{note}");
+            Ok(exit_for(summary.unscored))
+        }
         Command::Doctor => {
             print!("{}", omniscore::doctor::report());
             Ok(ExitCode::SUCCESS)

@@ -16,6 +16,7 @@ pub mod stage {
     pub const IMPORT_SC: &str = "import-sc";
     pub const IMPORT_GQ: &str = "import-gq";
     pub const IMPORT_ICS: &str = "import-ics";
+    pub const QUALITY: &str = "quality";
 }
 
 /// Where an item's media is, as found when the instance was read.
@@ -146,4 +147,38 @@ pub struct Evidence {
     /// The judge's rating distributions by criterion (`correctness`, `coherence`, `style`).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
     pub ratings: std::collections::BTreeMap<String, crate::judge::verdict::RatingDistribution>,
+}
+
+/// One quality scorer's result on one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScorerResult {
+    pub scorer: String,
+    pub version: String,
+    #[serde(flatten)]
+    pub score: crate::quality::QualityScore,
+}
+
+/// Stage `quality`: one generated item scored by its modality's default scorers. The item's GQ
+/// is the mean of the scores they gave; None (with their reasons) when none gave one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityUnit {
+    pub results: Vec<ScorerResult>,
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+}
+
+impl QualityUnit {
+    pub fn from_results(results: Vec<ScorerResult>) -> QualityUnit {
+        let scores: Vec<f64> = results.iter().filter_map(|r| r.score.score).collect();
+        let value = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+        let reason = value.is_none().then(|| {
+            results
+                .iter()
+                .map(|r| format!("{}: {}", r.scorer, r.score.reason.as_deref().unwrap_or("no score")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        QualityUnit { results, value, reason }
+    }
 }

@@ -4,7 +4,7 @@ use super::ics::ics;
 use super::sqcs::{response_gq, sqcs};
 use super::support::{SupportFacts, SupportRule};
 use crate::data::{Field, Tag};
-use crate::units::{Evidence, GqImport, ItemUnit, StructureUnit};
+use crate::units::{Evidence, GqImport, ItemUnit, ScorerResult, StructureUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -49,6 +49,9 @@ pub struct ItemScores {
     #[serde(flatten)]
     pub item: ItemUnit,
     pub gq: Scored,
+    /// Each quality scorer's result on this item (local GQ), for reports.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub scorers: Vec<ScorerResult>,
 }
 
 /// Every score of one instance.
@@ -83,9 +86,12 @@ pub struct Units<'a> {
     pub sc: Scored,
     pub hc: Scored,
     pub sh: Scored,
-    pub gq: &'a BTreeMap<Tag, GqImport>,
-    /// Whether a GQ import was given at all (so a reason can say which flag is missing).
-    pub gq_source: bool,
+    /// Each item's GQ, already resolved from the run's source (import or local scorers).
+    pub gq: &'a BTreeMap<Tag, Scored>,
+    /// Why an item absent from `gq` has none (when its media is not the reason).
+    pub gq_missing: &'a str,
+    /// The local scorers' results per item.
+    pub quality: &'a BTreeMap<Tag, Vec<ScorerResult>>,
     pub evidence: Evidence,
 }
 
@@ -107,7 +113,11 @@ pub fn compose(u: Units, c: &Composition) -> InstanceScores {
         .items
         .iter()
         .filter(|i| i.modality.has_generation_quality())
-        .map(|i| ItemScores { item: i.clone(), gq: item_gq(i, u.gq.get(&i.tag), u.gq_source) })
+        .map(|i| ItemScores {
+            item: i.clone(),
+            gq: u.gq.get(&i.tag).cloned().unwrap_or_else(|| Scored::unknown(i.media.unusable_reason().unwrap_or_else(|| u.gq_missing.to_string()))),
+            scorers: u.quality.get(&i.tag).cloned().unwrap_or_default(),
+        })
         .collect();
     let gq_failed = items.iter().filter(|i| i.gq.value.is_none()).count();
     let gq = if !s.responded {
@@ -155,21 +165,19 @@ pub fn compose(u: Units, c: &Composition) -> InstanceScores {
     }
 }
 
-fn item_gq(item: &ItemUnit, imported: Option<&GqImport>, gq_source: bool) -> Scored {
+/// An item's GQ from an official GQ file's entry.
+pub fn imported_gq(item: &ItemUnit, imported: &GqImport) -> Scored {
     let media_note = item.media.unusable_reason();
     match imported {
-        Some(GqImport { value: Some(v), .. }) => Scored::known(*v),
-        Some(GqImport { invalid: Some(text), .. }) => {
-            Scored::unknown(format!("the imported GQ file has {text}, not a number in 0-100"))
-        }
-        Some(GqImport { value: None, .. }) => Scored::unknown(match media_note {
+        GqImport { value: Some(v), .. } => Scored::known(*v),
+        GqImport { invalid: Some(text), .. } => Scored::unknown(format!("the imported GQ file has {text}, not a number in 0-100")),
+        GqImport { value: None, .. } => Scored::unknown(match media_note {
             Some(note) => format!("{note}; the imported GQ file has null"),
             None => "the imported GQ file has null for this item".into(),
         }),
-        None => Scored::unknown(match (media_note, gq_source) {
-            (Some(note), _) => note,
-            (None, true) => "item not in the imported GQ file".into(),
-            (None, false) => "no GQ source: no quality scorer ran and no --import-gq file was given".into(),
-        }),
     }
 }
+
+/// Why an item has no GQ when no source covered it.
+pub const NO_GQ_SOURCE: &str = "no GQ source: no quality scorer ran and no --import-gq file was given";
+pub const NOT_IN_GQ_IMPORT: &str = "item not in the imported GQ file";

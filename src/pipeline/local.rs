@@ -50,6 +50,20 @@ pub struct LocalModels {
     pub offline: bool,
     /// Longest judge prompt in tokens; None: the judge's context.
     pub judge_max_tokens: Option<usize>,
+    /// Score GQ with the local quality scorers (unless a GQ file is imported).
+    pub quality: bool,
+}
+
+impl LocalModels {
+    /// What the quality scorers need: the same device, model store and download policy.
+    pub fn scorer_context(&self, progress: ProgressMode) -> Result<crate::quality::ScorerContext, LocalError> {
+        Ok(crate::quality::ScorerContext {
+            device: open(self.device)?,
+            store: ModelStore::new(self.models_dir.clone()),
+            offline: self.offline,
+            progress,
+        })
+    }
 }
 
 /// What a run used, kept in its manifest for the report.

@@ -4,6 +4,7 @@
 
 mod imports;
 mod local;
+mod quality;
 mod render;
 
 pub use local::{LocalModels, ModelsUsed, ScMode};
@@ -78,6 +79,9 @@ struct CaseKeys {
     judged: Vec<(String, String)>,
     #[serde(default)]
     embedded: Option<String>,
+    /// Local quality units: (item, fingerprint).
+    #[serde(default)]
+    quality: Vec<(Tag, String)>,
 }
 
 /// What a finished run leaves in the store so its report can be re-rendered.
@@ -91,6 +95,9 @@ struct Manifest {
     /// Which local models produced judgements, if any.
     #[serde(default)]
     local: Option<local::ModelsUsed>,
+    /// The quality scorers that gave GQ (empty: GQ only from an import, or none).
+    #[serde(default)]
+    quality: Vec<String>,
     cases: Vec<CaseKeys>,
     problems: Vec<Problem>,
 }
@@ -185,6 +192,10 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
         Some(local) => Some(local::Engines::load(local, req.imports.sc.is_some(), req.imports.ics.is_some(), req.progress)?),
         None => None,
     };
+    let quality = match &req.local {
+        Some(local) if local.quality && req.imports.gq.is_none() => Some(quality::QualityEngines::load(&local.scorer_context(req.progress)?)),
+        _ => None,
+    };
     let mut problems = Problems { strict: req.strict, list: Vec::new() };
     let mut cases: Vec<CaseKeys> = Vec::new();
     let mut order: Vec<(String, Vec<Tag>)> = Vec::new();
@@ -194,6 +205,9 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
         put_new(&store, &key, &unit)?;
         order.push((unit.id.clone(), unit.items.iter().map(|i| i.tag).collect()));
         let mut keys = CaseKeys { id: unit.id.clone(), structure: fp, ..Default::default() };
+        if let Some(quality) = &quality {
+            quality.score_case(&store, case, &unit, &mut keys)?;
+        }
         if let Some(engines) = &engines {
             engines.judge_case(&store, case, &mut keys)?;
         }
@@ -209,6 +223,7 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
         sc_scale_used,
         composition: req.composition.clone(),
         local: engines.as_ref().map(|e| e.used()),
+        quality: quality.as_ref().map(|q| q.names()).unwrap_or_default(),
         cases,
         problems: problems.list,
     };

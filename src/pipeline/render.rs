@@ -3,10 +3,11 @@
 //! every score that has none.
 
 use super::{local::ModelsUsed, CaseKeys, Manifest, Outcome, PipelineError, SHOWN_PROBLEMS};
-use crate::metrics::compose::{compose, InstanceScores, Scored, Units};
+use crate::data::Tag;
+use crate::metrics::compose::{compose, imported_gq, InstanceScores, Scored, Units, NOT_IN_GQ_IMPORT, NO_GQ_SOURCE};
 use crate::report::{self, Report};
 use crate::store::{Store, UnitKey};
-use crate::units::{stage, EmbeddingUnit, Evidence, GqImport, IcsImport, JudgementUnit, ScImport, StructureUnit};
+use crate::units::{stage, EmbeddingUnit, Evidence, GqImport, IcsImport, JudgementUnit, QualityUnit, ScImport, StructureUnit};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -38,10 +39,30 @@ fn instance_scores(store: &Store, m: &Manifest, c: &CaseKeys, structure: &Struct
     let ics_import: Option<IcsImport> = load_opt(store, c, stage::IMPORT_ICS, &c.ics)?;
     let embedded: Option<EmbeddingUnit> = load_opt(store, c, stage::EMBED_SC, &c.embedded)?;
     let (judge_sc, judge_hc, judge_sh) = (judged(store, c, stage::JUDGE_SC)?, judged(store, c, stage::JUDGE_HC)?, judged(store, c, stage::JUDGE_SH)?);
+    // GQ per item: an imported file when one was given, else the local scorers.
     let mut gq = BTreeMap::new();
+    let mut quality = BTreeMap::new();
+    let item_of = |tag: &Tag| structure.items.iter().find(|i| i.tag == *tag);
     for (tag, fp) in &c.gq {
-        gq.insert(*tag, load::<GqImport>(store, c, tag, stage::IMPORT_GQ, fp)?);
+        let imported = load::<GqImport>(store, c, tag, stage::IMPORT_GQ, fp)?;
+        if let Some(item) = item_of(tag) {
+            gq.insert(*tag, imported_gq(item, &imported));
+        }
     }
+    if m.imports.gq.is_none() {
+        for (tag, fp) in &c.quality {
+            let unit = load::<QualityUnit>(store, c, tag, stage::QUALITY, fp)?;
+            gq.insert(*tag, Scored::from_option(unit.value, unit.reason.as_deref().unwrap_or("no scorer gave a score")));
+            quality.insert(*tag, unit.results);
+        }
+    }
+    let gq_missing = if m.imports.gq.is_some() {
+        NOT_IN_GQ_IMPORT
+    } else if !m.quality.is_empty() {
+        "no default quality scorer for this modality"
+    } else {
+        NO_GQ_SOURCE
+    };
     let used = m.local.clone().unwrap_or_default();
 
     let mut evidence = Evidence { sc_embed: embedded.as_ref().map(|e| e.value), ..Default::default() };
@@ -75,7 +96,7 @@ fn instance_scores(store: &Store, m: &Manifest, c: &CaseKeys, structure: &Struct
     } else {
         (Scored::unknown(NO_ICS_SOURCE), Scored::unknown(NO_ICS_SOURCE))
     };
-    let units = Units { structure, sc, hc, sh, gq: &gq, gq_source: m.imports.gq.is_some(), evidence };
+    let units = Units { structure, sc, hc, sh, gq: &gq, gq_missing, quality: &quality, evidence };
     Ok(compose(units, &m.composition))
 }
 

@@ -1,0 +1,7 @@
+//! document quality scorers (being written).
+
+use super::ScorerInfo;
+
+pub fn scorers() -> Vec<ScorerInfo> {
+    Vec::new()
+}
