@@ -146,3 +146,44 @@ fn imported_coherence_gives_hc_sh_and_ics() {
     assert!(close(&instance(&report, "2")["ics"]["value"], 0.0));
     assert!(one["sc"]["reason"].as_str().unwrap().contains("--import-sc"), "{}", one["sc"]);
 }
+
+/// Without --import-gq, every generated item with media is scored by the native quality
+/// scorers; the truncated video is scored on what decodes and says so; a rerun rescored nothing.
+#[test]
+fn local_quality_scores_every_item_it_can_and_explains_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        omniscore()
+            .args(["score", "--progress", "off", "--no-judge", "--import-sc"])
+            .arg(sample("official_sc_output.json"))
+            .arg(sample("ground_truth.json"))
+            .arg(sample("responses.json"))
+            .arg("-o")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(3), "{}", String::from_utf8_lossy(&first.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let items = |id: &str| instance(&report, id)["items"].as_array().unwrap().clone();
+    for item in items("1") {
+        let gq = item["gq"]["value"].as_f64().unwrap_or_else(|| panic!("no GQ: {item}"));
+        assert!((0.0..=1.0).contains(&gq));
+        let scorers = item["scorers"].as_array().unwrap();
+        assert!(!scorers.is_empty(), "{item}");
+        let mean = scorers.iter().map(|s| s["score"].as_f64().unwrap()).sum::<f64>() / scorers.len() as f64;
+        assert!((mean - gq).abs() < 1e-9, "item GQ is the mean of its scorers: {item}");
+    }
+    let video = items("2").into_iter().find(|i| i["tag"] == "video1").unwrap();
+    assert!(video["gq"]["value"].as_f64().is_some(), "{video}");
+    assert!(video["scorers"][0]["reason"].as_str().unwrap().contains("truncated"), "{video}");
+    let audio = items("2").into_iter().find(|i| i["tag"] == "audio2").unwrap();
+    assert!(audio["gq"]["reason"].as_str().unwrap().contains("no media entry"), "{audio}");
+    assert!(instance(&report, "1")["sqcs"]["value"].as_f64().is_some());
+
+    let before = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    let second = run();
+    assert!(String::from_utf8_lossy(&second.stderr).contains(" 0 new units stored"), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(before, std::fs::read_to_string(dir.path().join("report.json")).unwrap());
+}

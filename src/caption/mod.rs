@@ -3,6 +3,9 @@
 //! as the official suite does); media items get their caption when a captioner has produced
 //! one, and stay a bare `<tag>` otherwise.
 
+pub mod mel;
+pub mod whisper;
+
 use crate::data::placeholder::substitute;
 use crate::data::{Instance, Modality, Tag};
 use std::collections::BTreeMap;

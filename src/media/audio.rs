@@ -19,7 +19,7 @@ use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
@@ -75,28 +75,27 @@ pub fn decode(path: &Path) -> Result<Audio, MediaError> {
     if meta.len() == 0 {
         return Err(MediaError::decode(path, "empty file (0 bytes)"));
     }
-    let file = File::open(path).map_err(|e| MediaError::io(path, e))?;
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
     let ext = super::extension(path);
-    if !ext.is_empty() {
-        hint.with_extension(&ext);
-    }
-    let format_opts = FormatOptions { enable_gapless: true, ..Default::default() };
-    let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &format_opts, &MetadataOptions::default())
-        .map_err(|e| match e {
-            SymError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
-                MediaError::io(path, io)
+    let (probed, reopened) = match probe(path, &ext, true) {
+        Ok(p) => (p, None),
+        // Some demuxers (ogg) read the end of the file at open to learn the duration, and a cut
+        // file fails there; read as a plain stream they decode whatever is present.
+        Err(SymError::IoError(io)) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
+            return Err(MediaError::io(path, io))
+        }
+        Err(first) => match probe(path, &ext, false) {
+            Ok(p) => (p, Some(format!("the container's end is missing or damaged ({first}); read as a stream"))),
+            Err(_) => {
+                return Err(MediaError::unsupported(
+                    path,
+                    format!(
+                        "audio container: no demuxer recognises it (wav, flac, mp3, ogg, m4a/mp4, \
+                         mkv/webm, aiff, caf are read), or it is corrupt ({first})"
+                    ),
+                ))
             }
-            other => MediaError::unsupported(
-                path,
-                format!(
-                    "audio container: no demuxer recognises it (wav, flac, mp3, ogg, m4a/mp4, \
-                     mkv/webm, aiff, caf are read), or it is corrupt ({other})"
-                ),
-            ),
-        })?;
+        },
+    };
     let mut format = probed.format;
     let track = format
         .tracks()
@@ -208,7 +207,7 @@ pub fn decode(path: &Path) -> Result<Audio, MediaError> {
         *s = if s.is_finite() { s.clamp(-1.0, 1.0) } else { 0.0 };
     }
 
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = reopened.into_iter().collect();
     if let Some(s) = stopped {
         notes.push(s);
     } else {
@@ -219,10 +218,14 @@ pub fn decode(path: &Path) -> Result<Audio, MediaError> {
                 got as f64 / source_rate as f64,
                 declared as f64 / source_rate as f64
             ));
-        } else if ext == "mp3" || codec_name == "mp3" {
-            if let Some(note) = mpeg_tail_truncated(path) {
-                notes.push(note);
-            }
+        } else if let Some(note) = if ext == "mp3" || codec_name == "mp3" {
+            mpeg_tail_truncated(path)
+        } else if matches!(ext.as_str(), "ogg" | "oga" | "opus") {
+            ogg_tail_truncated(path)
+        } else {
+            None
+        } {
+            notes.push(note);
         }
     }
     if skipped_packets > 0 {
@@ -238,6 +241,21 @@ pub fn decode(path: &Path) -> Result<Audio, MediaError> {
         source_rate,
         truncated: if notes.is_empty() { None } else { Some(notes.join("; ")) },
     })
+}
+
+/// Opens `path` with symphonia's probe; `seekable: false` hides the file's length and seeking
+/// from the demuxer.
+fn probe(path: &Path, ext: &str, seekable: bool) -> Result<symphonia::core::probe::ProbeResult, SymError> {
+    let file = File::open(path)?;
+    let source: Box<dyn symphonia::core::io::MediaSource> =
+        if seekable { Box::new(file) } else { Box::new(ReadOnlySource::new(file)) };
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if !ext.is_empty() {
+        hint.with_extension(ext);
+    }
+    let format_opts = FormatOptions { enable_gapless: true, ..Default::default() };
+    symphonia::default::get_probe().format(&hint, mss, &format_opts, &MetadataOptions::default())
 }
 
 /// Decodes `path` and resamples it to `rate` Hz (see `resample`).
@@ -293,6 +311,46 @@ fn mpeg_tail_truncated(path: &Path) -> Option<String> {
         pos += size;
     }
     None
+}
+
+/// A cut Ogg file: symphonia takes its length from the last complete page and ignores a partial
+/// one after it. We walk the page headers: a page that claims bytes past the end of the file, or
+/// a last page without the end-of-stream flag, means the file was cut. None when the walk loses
+/// sync (we cannot tell).
+fn ogg_tail_truncated(path: &Path) -> Option<String> {
+    const PAGE_HEADER: usize = 27;
+    const EOS_FLAG: u8 = 0x04;
+    let mut f = File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let (mut pos, mut pages, mut last_flags) = (0u64, 0u64, 0u8);
+    let mut head = [0u8; PAGE_HEADER];
+    let mut lacing = [0u8; 255];
+    while pos < len {
+        f.seek(SeekFrom::Start(pos)).ok()?;
+        if pos + PAGE_HEADER as u64 > len {
+            return Some(format!("the file ends inside the header of Ogg page {}", pages + 1));
+        }
+        f.read_exact(&mut head).ok()?;
+        if &head[..4] != b"OggS" {
+            return None;
+        }
+        let n_seg = head[26] as usize;
+        if f.read_exact(&mut lacing[..n_seg]).is_err() {
+            return Some(format!("the file ends inside the header of Ogg page {}", pages + 1));
+        }
+        let size = (PAGE_HEADER + n_seg) as u64 + lacing[..n_seg].iter().map(|b| *b as u64).sum::<u64>();
+        pages += 1;
+        if pos + size > len {
+            return Some(format!(
+                "the file ends inside Ogg page {pages}: {} of its {size} bytes are missing",
+                pos + size - len
+            ));
+        }
+        last_flags = head[5];
+        pos += size;
+    }
+    (pages > 0 && last_flags & EOS_FLAG == 0)
+        .then(|| format!("the last of {pages} Ogg pages lacks the end-of-stream flag: the rest is missing"))
 }
 
 /// Byte length of the MPEG audio frame whose 4-byte header is `h`, or None for an invalid header.
@@ -396,16 +454,30 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
         let start = i - half + 1;
         let lo = (-start).max(0) as usize;
         let hi = ((n_in - start).min(taps as i64)).max(0) as usize;
-        let mut acc = 0f32;
-        if lo < hi {
+        let acc = if lo < hi {
             let base = (start + lo as i64) as usize;
-            for (c, x) in coeffs[lo..hi].iter().zip(&samples[base..base + (hi - lo)]) {
-                acc += c * x;
-            }
-        }
+            dot(&coeffs[lo..hi], &samples[base..base + (hi - lo)])
+        } else {
+            0.0
+        };
         out.push(acc);
     }
     out
+}
+
+/// Dot product with eight independent accumulators: a single running sum is one long chain of
+/// dependent adds that the compiler may not reorder (no fast-math), eight lanes vectorise.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += xa[l] * xb[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

@@ -9,13 +9,14 @@
 //!   longest side exceeds the limit down to it (aspect ratio kept, sides rounded to the nearest
 //!   pixel). The quality scorers use a 2048 px limit (see `quality::image`).
 //!
+//! A JPEG cut short (which the decoder would silently pad) is reported as truncated.
 //! Alpha is dropped (not composited), grey and palette images are expanded to RGB, 16-bit
 //! samples are scaled to 8 bits: the same image the Python references see after
 //! `PIL.Image.open(path).convert("RGB")`.
 
 use super::MediaError;
-use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
-use std::io::BufReader;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Largest image (width x height from the header) that is decoded at all.
@@ -65,16 +66,45 @@ fn open_decoder(path: &Path) -> Result<impl ImageDecoder, MediaError> {
     let mut reader = ImageReader::new(BufReader::new(file))
         .with_guessed_format()
         .map_err(|e| MediaError::io(path, e))?;
-    if reader.format().is_none() {
-        return Err(MediaError::unsupported(
-            path,
-            "image format (expected PNG, JPEG, GIF, WebP, BMP or TIFF)",
-        ));
+    match reader.format() {
+        None => {
+            return Err(MediaError::unsupported(
+                path,
+                "image format (expected PNG, JPEG, GIF, WebP, BMP or TIFF)",
+            ))
+        }
+        Some(ImageFormat::Jpeg) => check_jpeg_end(path)?,
+        Some(_) => {}
     }
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
     reader.into_decoder().map_err(|e| image_error(path, e))
+}
+
+/// How much of a JPEG's end is searched for the end-of-image marker.
+const JPEG_TAIL_BYTES: u64 = 1 << 20;
+
+/// The JPEG decoder pads a file cut short with grey and reports success; a cut file is instead
+/// recognised by a missing end-of-image marker (FF D9) after its last start-of-scan (FF DA).
+/// Entropy-coded data cannot contain FF D9 (FF is stuffed as FF 00), so the check is exact
+/// for any scan within the last MiB of the file.
+fn check_jpeg_end(path: &Path) -> Result<(), MediaError> {
+    let mut file = std::fs::File::open(path).map_err(|e| MediaError::io(path, e))?;
+    let len = file.metadata().map_err(|e| MediaError::io(path, e))?.len();
+    let start = len.saturating_sub(JPEG_TAIL_BYTES);
+    file.seek(SeekFrom::Start(start)).map_err(|e| MediaError::io(path, e))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(|e| MediaError::io(path, e))?;
+    let marker = |m: u8| tail.windows(2).rposition(|w| w == [0xFF, m]);
+    match (marker(0xDA), marker(0xD9)) {
+        (Some(scan), Some(end)) if end > scan => Ok(()),
+        (None, Some(_)) if start > 0 => Ok(()), // a scan longer than the window: trust it
+        _ => Err(MediaError::Truncated {
+            path: path.to_path_buf(),
+            detail: "JPEG has no end-of-image marker after its last scan".into(),
+        }),
+    }
 }
 
 /// Maps the `image` crate's errors onto MediaError, keeping truncation and limits distinct.

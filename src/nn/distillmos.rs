@@ -397,6 +397,15 @@ pub struct DistillMos {
 
 impl DistillMos {
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        let last = cfg.conv_layers().last().map_or(0, |l| l.1);
+        if last != cfg.cnn_final_channels {
+            // The reference asserts the same: the channel schedule must end at the final width.
+            candle_core::bail!(
+                "distillmos config: {} conv layers end at {last} channels, not cnn_final_channels = {}",
+                cfg.cnn_layers,
+                cfg.cnn_final_channels
+            );
+        }
         let cnn = ComplexSpecCnn::new(cfg, vb.pp("cnn"))?;
         let head = vb.pp("transformer_pool_attn");
         let dim_in = cfg.dim_input();

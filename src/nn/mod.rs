@@ -1,2 +1,3 @@
 pub mod decoder;
+pub mod ct2;
 pub mod distillmos;

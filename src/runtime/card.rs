@@ -28,6 +28,9 @@ pub const BUILTIN_CARDS: &[(&str, &str)] = &[
     ("qwen2.5-7b-instruct.toml", include_str!("../../models/qwen2.5-7b-instruct.toml")),
     ("qwen3-4b.toml", include_str!("../../models/qwen3-4b.toml")),
     ("qwen3-8b.toml", include_str!("../../models/qwen3-8b.toml")),
+    ("distillmos.toml", include_str!("../../models/distillmos.toml")),
+    ("whisper-tiny.en.toml", include_str!("../../models/whisper-tiny.en.toml")),
+    ("whisper-base.toml", include_str!("../../models/whisper-base.toml")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ static ATX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ {0,3}(#{1,6})(?:\s
 static SETEXT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ {0,3}(=+|-+)\s*$").expect("setext"));
 static MD_LIST: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*([-*+]|\d{1,9}[.)])\s+\S").expect("md list"));
 static TABLE_DELIM: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$").expect("table delimiter"));
+    LazyLock::new(|| Regex::new(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$").expect("table delimiter"));
 static THEMATIC: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ {0,3}([-*_])(\s*[-*_]){2,}\s*$").expect("hr"));
 
 fn fence_of(line: &str) -> Option<(char, usize)> {
@@ -89,7 +89,7 @@ pub fn markdown_structure(text: &str) -> Structure {
             s.list_items += 1;
             continue;
         }
-        if line.contains('|') && lines.get(i).is_some_and(|next| TABLE_DELIM.is_match(next)) {
+        if line.contains('|') && lines.get(i).is_some_and(|next| next.contains('|') && TABLE_DELIM.is_match(next)) {
             close(&mut para, &mut s, &mut total);
             s.tables += 1;
             in_table = true;

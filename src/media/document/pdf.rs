@@ -27,8 +27,9 @@ struct LineCollector {
     page_height: f64,
     lines: Vec<Line>,
     current: String,
-    /// The largest font size on the current line.
-    current_size: f64,
+    /// Characters per font size (in 1/100 pt) on the current line: the line's size is the one
+    /// most of its characters have, so one large symbol does not make a line a heading.
+    current_sizes: Vec<(i64, usize)>,
     gap_before: bool,
     last_end: f64,
     last_y: f64,
@@ -44,16 +45,17 @@ impl LineCollector {
     fn break_line(&mut self, gap: bool) {
         let text = self.current.trim();
         if !text.is_empty() {
+            let size = self.current_sizes.iter().max_by_key(|(k, n)| (*n, *k)).map(|(k, _)| *k as f64 / 100.0);
             self.lines.push(Line {
                 text: text.to_string(),
-                size: Some(self.current_size),
+                size,
                 gap_before: self.gap_before,
                 page: self.page,
             });
             self.gap_before = false;
         }
         self.current.clear();
-        self.current_size = 0.0;
+        self.current_sizes.clear();
         self.gap_before |= gap;
     }
 }
@@ -85,8 +87,12 @@ impl OutputDev for LineCollector {
             }
         }
         self.current.push_str(ch);
-        if size.is_finite() {
-            self.current_size = self.current_size.max(size);
+        if size.is_finite() && !ch.trim().is_empty() {
+            let key = (size * 100.0).round() as i64;
+            match self.current_sizes.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n += 1,
+                None => self.current_sizes.push((key, 1)),
+            }
         }
         self.word_start = false;
         self.last_y = y;

@@ -2,10 +2,11 @@
 //! tables, by layout rules rather than markup.
 //!
 //! Rules, per line:
-//! - heading: (PDF) a short line set at least [`HEADING_SIZE_RATIO`] x the body font size (the
-//!   size carrying the most characters), levels by size rank; or a numbered title `2.1 Methods`
-//!   (multi-level, or single-level and set apart by blank space); or (plain text) a short ALL-CAPS
-//!   line set apart by blank space;
+//! - heading: (PDF) a short line whose characters are mostly set at least
+//!   [`HEADING_SIZE_RATIO`] x the body font size (the size carrying the most characters), levels
+//!   by size rank, consecutive lines of one level merged (a wrapped title); or a numbered title
+//!   `2.1 Methods` of at most 8 words and one comma (multi-level, or single-level and set apart by
+//!   blank space); or (plain text) a short ALL-CAPS line set apart by blank space;
 //! - list item: a bullet (`-`, `*`, `+`, `•`, `◦`, `▪`, `‣`, `–`) or `1.`/`1)`/`a)`/`(a)` and text;
 //!   consecutive items form one list;
 //! - table: at least [`TABLE_MIN_ROWS`] consecutive lines of at least 3 cells split by tabs, runs
@@ -20,6 +21,9 @@ pub const HEADING_SIZE_RATIO: f64 = 1.15;
 /// Headings are short.
 pub const MAX_HEADING_CHARS: usize = 120;
 const MAX_NUMBERED_HEADING_CHARS: usize = 80;
+/// Numbered headings are a few words without a list of names (a numbered reference is not one).
+const MAX_NUMBERED_HEADING_WORDS: usize = 8;
+const MAX_HEADING_COMMAS: usize = 1;
 const MAX_CAPS_HEADING_CHARS: usize = 60;
 pub const TABLE_MIN_ROWS: usize = 3;
 const TABLE_MIN_CELLS: usize = 3;
@@ -122,7 +126,14 @@ fn heading_level(lines: &[Line], i: usize, body: Option<f64>, sizes: &[i64]) -> 
     let isolated = line.gap_before || lines.get(i + 1).map_or(true, |n| n.gap_before);
     if let Some(c) = NUMBERED.captures(text) {
         let depth = c[1].split('.').count();
-        if chars <= MAX_NUMBERED_HEADING_CHARS && !ends_like_sentence(text) && (depth > 1 || isolated) {
+        let words = text.split_whitespace().count();
+        let commas = text.matches(',').count();
+        if chars <= MAX_NUMBERED_HEADING_CHARS
+            && words <= MAX_NUMBERED_HEADING_WORDS
+            && commas <= MAX_HEADING_COMMAS
+            && !ends_like_sentence(text)
+            && (depth > 1 || isolated)
+        {
             return Some((depth as u8).min(MAX_HEADING_LEVEL));
         }
     }
@@ -160,6 +171,7 @@ pub fn text_structure(lines: &[Line]) -> Structure {
 
     let mut s = Structure::default();
     let mut in_list = false;
+    let mut prev_heading = false;
     let mut table_run = 0usize;
     let mut para_chars: Option<usize> = None; // the paragraph being read
     let mut para_total = 0usize;
@@ -184,9 +196,18 @@ pub fn text_structure(lines: &[Line]) -> Structure {
         if let Some(level) = heading_level(lines, i, body, &sizes) {
             close_para(&mut para_chars, &mut s, &mut para_total);
             in_list = false;
-            s.headings.push(Heading { level, text: text.to_string(), page: line.page });
+            // A heading wrapped over lines (or a cluster of same-size labels) is one heading.
+            match s.headings.last_mut() {
+                Some(h) if prev_heading && !line.gap_before && h.level == level && h.page == line.page => {
+                    h.text.push(' ');
+                    h.text.push_str(text);
+                }
+                _ => s.headings.push(Heading { level, text: text.to_string(), page: line.page }),
+            }
+            prev_heading = true;
             continue;
         }
+        prev_heading = false;
         if LIST_ITEM.is_match(text) {
             close_para(&mut para_chars, &mut s, &mut para_total);
             if !in_list {

@@ -68,7 +68,7 @@ enum Encoding {
 }
 
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Mesh, MediaError> {
-    let (encoding, elements, body_start, header_lines) = parse_header(path, bytes)?;
+    let Header { encoding, elements, body_start, lines: header_lines, notes } = parse_header(path, bytes)?;
     let format = match encoding {
         Encoding::Ascii => MeshFormat::PlyAscii,
         Encoding::Little => MeshFormat::PlyBinaryLittleEndian,
@@ -81,7 +81,7 @@ pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Mesh, MediaError> {
     };
     let mut positions: Vec<[f64; 3]> = Vec::new();
     let mut triangles = Vec::new();
-    let mut dropped = Dropped::default();
+    let mut dropped = Dropped { notes, ..Dropped::default() };
     let mut poly = Vec::new();
     let mut seen_vertex = false;
     for el in &elements {
@@ -159,7 +159,7 @@ pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Mesh, MediaError> {
     Ok(Mesh { format, positions, triangles, dropped })
 }
 
-fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Encoding, Vec<Element>, usize, usize), MediaError> {
+fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header, MediaError> {
     let bad = |line: usize, detail: String| MediaError::decode(path, format!("PLY header line {line}: {detail}"));
     if !bytes.starts_with(b"ply") {
         return Err(MediaError::decode(path, "not a PLY file (does not start with 'ply')"));
@@ -168,6 +168,7 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Encoding, Vec<Element>, us
     let mut line_no = 0usize;
     let mut encoding = None;
     let mut elements: Vec<Element> = Vec::new();
+    let mut notes = Vec::new();
     loop {
         let rest = &bytes[pos..];
         let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
@@ -212,11 +213,21 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Encoding, Vec<Element>, us
                 el.properties.push(prop);
             }
             Some("end_header") => break,
-            Some(other) => return Err(bad(line_no, format!("unknown keyword '{other}'"))),
+            // Some writers put free text in the header without `comment` (Blender 2.4x wrote
+            // "Created by Blender3D ..."); readers such as assimp accept it, and so do we.
+            Some(other) => notes.push(format!("PLY header line {line_no} ('{other} ...') ignored")),
         }
     }
     let encoding = encoding.ok_or_else(|| MediaError::decode(path, "PLY header has no format line"))?;
-    Ok((encoding, elements, pos, line_no))
+    Ok(Header { encoding, elements, body_start: pos, lines: line_no, notes })
+}
+
+struct Header {
+    encoding: Encoding,
+    elements: Vec<Element>,
+    body_start: usize,
+    lines: usize,
+    notes: Vec<String>,
 }
 
 enum ReadError {

@@ -3,8 +3,9 @@
 //! shared vertices back; without that no edge would ever be shared and topology would be void.
 //!
 //! Binary or ascii: a file whose size is exactly 84 + 50 n (n from its header) is binary even if
-//! its 80-byte header starts with "solid" (many exporters write that); otherwise a file starting
-//! with "solid" is ascii, and anything else is a binary file whose size is wrong.
+//! its 80-byte header starts with "solid" (many exporters write that); otherwise a file that
+//! starts with "solid" and whose first KiB is printable text is ascii, and anything else is a
+//! binary file whose size is wrong (truncated, or with trailing bytes).
 
 use super::{push_polygon, Dropped, Mesh, MeshFormat};
 use crate::media::MediaError;
@@ -13,14 +14,26 @@ use std::path::Path;
 const HEADER_BYTES: usize = 80;
 const PREAMBLE_BYTES: usize = HEADER_BYTES + 4;
 const TRIANGLE_BYTES: usize = 50;
+/// Bytes inspected to tell ascii from binary: a binary file's triangle count and floats soon
+/// produce non-printable bytes even when its header is text.
+const TEXT_SNIFF_BYTES: usize = 1024;
 
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Mesh, MediaError> {
     let declared = bytes.get(HEADER_BYTES..PREAMBLE_BYTES).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
     let binary_size = declared.map(|n| PREAMBLE_BYTES as u128 + TRIANGLE_BYTES as u128 * n as u128);
     let exact_binary = binary_size == Some(bytes.len() as u128);
-    let looks_ascii = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).trim_start().starts_with("solid");
+    let head = &bytes[..bytes.len().min(TEXT_SNIFF_BYTES)];
+    let printable = head.iter().all(|&b| b == b'\t' || b == b'\n' || b == b'\r' || (0x20..0x7f).contains(&b));
+    let starts_solid = String::from_utf8_lossy(head).trim_start().starts_with("solid");
+    let looks_ascii = printable && starts_solid;
     let mut mesh = if exact_binary || !looks_ascii {
-        parse_binary(path, bytes)?
+        match parse_binary(path, bytes) {
+            Ok(m) => m,
+            // An ascii file with a few non-ASCII bytes (a solid name in Latin-1): try it as text
+            // before blaming a binary reading.
+            Err(e) if starts_solid && !exact_binary => parse_ascii(path, bytes).map_err(|_| e)?,
+            Err(e) => return Err(e),
+        }
     } else {
         parse_ascii(path, bytes)?
     };

@@ -28,8 +28,8 @@ use std::path::Path;
 pub const NAME: &str = "speech-mos";
 /// The model card holding the weights.
 pub const CARD: &str = "distillmos";
-/// The card's weights file (a torch pickle).
-pub const WEIGHTS_FILE: &str = "distill_mos_v7.pt";
+/// The card's weights file: a torch pickle (named for the card format check, see models/distillmos.toml).
+pub const WEIGHTS_FILE: &str = "distill_mos_v7.pt.safetensors";
 /// Part of the store fingerprint: bump when the computation changes.
 const VERSION: &str = "distillmos-v7.1";
 /// Windows run through the network at once: the CNN's im2col needs ~150 MB per window, and on

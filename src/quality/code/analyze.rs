@@ -58,10 +58,14 @@ pub struct Analysis {
     pub parsed: bool,
     /// Non-whitespace bytes in the source.
     pub code_bytes: usize,
-    /// Non-whitespace bytes inside ERROR nodes or on a line holding a MISSING node.
+    /// Non-whitespace bytes of the tokens inside ERROR nodes that belong to no complete construct,
+    /// plus those on a line holding a MISSING node.
     pub error_bytes: usize,
-    /// Outermost ERROR nodes.
+    /// ERROR nodes, nested ones included.
     pub error_nodes: usize,
+    /// Places where the parse failed: runs of error bytes separated by valid code (at least 1
+    /// when there is any ERROR or MISSING node).
+    pub error_sites: usize,
     /// MISSING nodes (tokens the parser had to invent, e.g. a closing bracket).
     pub missing_nodes: usize,
     /// Brackets without a partner, ignoring strings and comments (no-grammar languages only).
@@ -85,7 +89,7 @@ impl Analysis {
     }
 
     pub fn syntax_errors(&self) -> usize {
-        self.error_nodes + self.missing_nodes
+        self.error_sites
     }
 
     pub fn comment_ratio(&self) -> f64 {
@@ -172,17 +176,39 @@ fn walk_tree(code: &str, tree: &Tree, a: &mut Analysis) {
     let mut cursor = tree.walk();
     // Block depth of the parent of the node under the cursor, one entry per tree level.
     let mut depth_stack: Vec<usize> = vec![0];
+    // Tree levels of the outermost ERROR node the cursor is inside, and of the outermost complete
+    // construct inside that ERROR node.
+    let mut error_root: Option<usize> = None;
+    let mut valid_root: Option<usize> = None;
     loop {
         let node: Node = cursor.node();
         let kind = node.kind();
         let is_block = node.is_named() && BLOCK_KINDS.contains(&kind);
         let depth = depth_stack.last().copied().unwrap_or(0) + usize::from(is_block);
         a.max_nesting = a.max_nesting.max(depth);
+        let level = depth_stack.len();
+        if error_root.is_some_and(|r| level <= r) {
+            error_root = None;
+        }
+        if valid_root.is_some_and(|r| level <= r) {
+            valid_root = None;
+        }
+        // A complete construct the parser recognised inside an error region is valid code
+        // (tree-sitter often wraps a whole file in one ERROR for a single missing colon); only
+        // the tokens it could fit nowhere are erroneous.
+        if error_root.is_some() && valid_root.is_none() && node.is_named() && !node.has_error() && !node.is_missing() {
+            valid_root = Some(level);
+        }
         let mut descend = true;
+        let leaf = node.child_count() == 0;
         if node.is_error() {
             a.error_nodes += 1;
+            error_root.get_or_insert(level);
+            if leaf {
+                errors.push((node.start_byte(), node.end_byte()));
+            }
+        } else if error_root.is_some() && valid_root.is_none() && leaf && !node.is_missing() {
             errors.push((node.start_byte(), node.end_byte()));
-            descend = false;
         } else if node.is_missing() {
             a.missing_nodes += 1;
             // A missing token has no width; the line it belongs to is what it breaks.
@@ -203,8 +229,10 @@ fn walk_tree(code: &str, tree: &Tree, a: &mut Analysis) {
                 break;
             }
             if !cursor.goto_parent() {
-                a.error_bytes = covered(&mut errors, &prefix);
-                a.comment_bytes = covered(&mut comments, &prefix);
+                let (bytes, runs) = covered(&mut errors, &prefix);
+                a.error_bytes = bytes;
+                a.error_sites = if a.error_nodes + a.missing_nodes > 0 { runs.max(1) } else { 0 };
+                a.comment_bytes = covered(&mut comments, &prefix).0;
                 return;
             }
             depth_stack.pop();
@@ -220,18 +248,20 @@ fn line_around(bytes: &[u8], at: usize) -> (usize, usize) {
     (start, end)
 }
 
-/// Non-whitespace bytes covered by the union of `ranges`.
-fn covered(ranges: &mut [(usize, usize)], prefix: &[usize]) -> usize {
+/// Non-whitespace bytes covered by the union of `ranges`, and the number of runs in that union
+/// (ranges separated only by whitespace are one run).
+fn covered(ranges: &mut [(usize, usize)], prefix: &[usize]) -> (usize, usize) {
     ranges.sort_unstable();
     let n = prefix.len() - 1;
-    let mut total = 0;
+    let (mut total, mut runs) = (0, 0);
     let mut cur: Option<(usize, usize)> = None;
     for &(s, e) in ranges.iter() {
         let (s, e) = (s.min(n), e.min(n));
         match cur {
-            Some((cs, ce)) if s <= ce => cur = Some((cs, ce.max(e))),
+            Some((cs, ce)) if s <= ce || prefix[s] == prefix[ce] => cur = Some((cs, ce.max(e))),
             Some((cs, ce)) => {
                 total += prefix[ce] - prefix[cs];
+                runs += 1;
                 cur = Some((s, e));
             }
             None => cur = Some((s, e)),
@@ -239,8 +269,9 @@ fn covered(ranges: &mut [(usize, usize)], prefix: &[usize]) -> usize {
     }
     if let Some((cs, ce)) = cur {
         total += prefix[ce] - prefix[cs];
+        runs += 1;
     }
-    total
+    (total, runs)
 }
 
 #[derive(Debug, Default)]

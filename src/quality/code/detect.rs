@@ -280,6 +280,14 @@ pub fn content_weights(code: &str) -> Vec<(Language, u32)> {
             }
         }
     }
+    // TypeScript is JavaScript plus types: JavaScript's evidence counts for it too once a
+    // TypeScript-only construct is present (C++ likewise extends C).
+    for (sup, sub) in [(Language::TypeScript, Language::JavaScript), (Language::Cpp, Language::C)] {
+        let sub_w = totals.iter().find(|(l, _)| *l == sub).map_or(0, |t| t.1);
+        if let Some((_, w)) = totals.iter_mut().find(|(l, _)| *l == sup) {
+            *w += sub_w;
+        }
+    }
     totals.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     totals
 }

@@ -5,10 +5,13 @@
 //! on the same structure signals with bracket balance standing in for the parse.
 //!
 //! Mapping to [0, 1] (higher is better), each sub-measure is in the details:
-//! - `syntax`: with a grammar, `syntax_valid_share` (share of non-whitespace bytes outside ERROR
-//!   nodes and outside lines holding a MISSING node) x exp(-0.35 x `syntax_errors`), because one
+//! - `syntax`: with a grammar, `syntax_valid_share` x exp(-0.35 x `syntax_errors`), because one
 //!   error already stops a program from running whatever its length (1 error: x0.70, 2: x0.50,
-//!   5: x0.17). Without a grammar, exp(-0.35 x `unmatched_brackets`).
+//!   5: x0.17). `syntax_valid_share` is the share of non-whitespace bytes that are not error
+//!   bytes: tokens inside an ERROR node that belong to no complete (error-free, named) construct,
+//!   and the line of each MISSING node. `syntax_errors` counts error sites: runs of error bytes
+//!   separated by valid code (at least 1 when the tree has any ERROR or MISSING node).
+//!   Without a grammar, exp(-0.35 x `unmatched_brackets`).
 //! - `structure` = 0.3 nesting + 0.3 long lines + 0.2 definitions + 0.2 comments, where nesting is
 //!   1 up to depth 4 and loses 0.15 per level beyond; long lines is 1 - 5 x (share of non-blank
 //!   lines over 120 chars); definitions is 1 when a function/class/type is defined or the code is
@@ -139,7 +142,7 @@ pub fn score_inline(text: &str) -> QualityScore {
         if b.unclosed {
             s = append_reason(s, "unclosed code fence (truncated response?)");
         }
-        parts.push((analyze::analyze(&b.code, None).code_bytes.max(1), s));
+        parts.push((b.code.bytes().filter(|c| !c.is_ascii_whitespace()).count().max(1), s));
     }
     let mut merged = merge(parts);
     merged.details.insert("fenced_blocks".into(), blocks.len() as f64);

@@ -163,23 +163,28 @@ impl CustomOp1 for PairedStats {
 
 /// MSCN of a (h, w) image: per output row, the 7-row vertical correlation (zero rows outside)
 /// into a padded row buffer, then the 7-tap horizontal one; all loops run over contiguous rows
-/// so they vectorise.
+/// so they vectorise. Accumulates in f64: E[x^2] - mu^2 cancels badly in f32 on 0..255 images
+/// (skvideo's own float32 maths loses ~1e-4 there); the result stays within half an f32 ulp of
+/// the mean (< 8e-6 on 0..255) of the exact value.
 pub fn mscn_cpu(src: &[f32], h: usize, w: usize, window: &[f32; WINDOW_TAPS], c: f32) -> Vec<f32> {
     let r = WINDOW_RADIUS;
-    let squares: Vec<f32> = src.iter().map(|v| v * v).collect();
+    let window = window.map(f64::from);
+    let c = f64::from(c);
+    let x64: Vec<f64> = src.iter().map(|&v| f64::from(v)).collect();
+    let squares: Vec<f64> = x64.iter().map(|v| v * v).collect();
     let mut out = vec![0f32; h * w];
     // Row buffers padded by r zeros on each side for the horizontal pass.
-    let mut mu_v = vec![0f32; w + 2 * r];
-    let mut sq_v = vec![0f32; w + 2 * r];
-    let mut mu = vec![0f32; w];
-    let mut sq = vec![0f32; w];
+    let mut mu_v = vec![0f64; w + 2 * r];
+    let mut sq_v = vec![0f64; w + 2 * r];
+    let mut mu = vec![0f64; w];
+    let mut sq = vec![0f64; w];
     for i in 0..h {
         let (mu_mid, sq_mid) = (&mut mu_v[r..r + w], &mut sq_v[r..r + w]);
         mu_mid.fill(0.0);
         sq_mid.fill(0.0);
         for (k, &wk) in window.iter().enumerate() {
             let Some(row) = (i + k).checked_sub(r).filter(|&row| row < h) else { continue };
-            let (x, x2) = (&src[row * w..(row + 1) * w], &squares[row * w..(row + 1) * w]);
+            let (x, x2) = (&x64[row * w..(row + 1) * w], &squares[row * w..(row + 1) * w]);
             for j in 0..w {
                 mu_mid[j] += wk * x[j];
                 sq_mid[j] += wk * x2[j];
@@ -194,10 +199,14 @@ pub fn mscn_cpu(src: &[f32], h: usize, w: usize, window: &[f32; WINDOW_TAPS], c:
                 sq[j] += wk * b[j];
             }
         }
-        let (x, o) = (&src[i * w..(i + 1) * w], &mut out[i * w..(i + 1) * w]);
+        let (x, o) = (&x64[i * w..(i + 1) * w], &mut out[i * w..(i + 1) * w]);
         for j in 0..w {
             let sigma = (sq[j] - mu[j] * mu[j]).abs().sqrt();
-            o[j] = (x[j] - mu[j]) / (sigma + c);
+            // The mean is rounded to f32 as skvideo stores it: over a flat area it is then
+            // exactly the pixel value and the coefficient exactly 0 (counted as x >= 0), not
+            // a 1e-14 round-off of random sign that would flip the AGGD's left/right counts.
+            let mean = f64::from(mu[j] as f32);
+            o[j] = ((x[j] - mean) / (sigma + c)) as f32;
         }
     }
     out
@@ -301,8 +310,8 @@ fn add_row(total: &mut [f64; STATS], xs: &[f32]) {
     total[STAT_ABS] += sum(abs);
 }
 
-/// The same MSCN built from stock Candle ops (conv2d with the 7x7 Gaussian, elementwise maths):
-/// the plain composition the custom op is tested against.
+/// The same MSCN built from stock Candle ops (conv2d with the 7x7 Gaussian, elementwise maths,
+/// in f64 then rounded to the input's dtype): the plain composition the op is tested against.
 pub fn mscn_reference(image: &Tensor, c: f64) -> candle_core::Result<Tensor> {
     let (h, w) = image.dims2()?;
     let window = gaussian_window();
@@ -312,13 +321,14 @@ pub fn mscn_reference(image: &Tensor, c: f64) -> candle_core::Result<Tensor> {
             kernel.push(a * b);
         }
     }
-    let kernel = Tensor::from_vec(kernel, (1, 1, WINDOW_TAPS, WINDOW_TAPS), image.device())?;
-    let x = image.reshape((1, 1, h, w))?;
+    let kernel = Tensor::from_vec(kernel, (1, 1, WINDOW_TAPS, WINDOW_TAPS), image.device())?
+        .to_dtype(candle_core::DType::F64)?;
+    let x = image.to_dtype(candle_core::DType::F64)?.reshape((1, 1, h, w))?;
     let mu = x.conv2d(&kernel, WINDOW_RADIUS, 1, 1, 1)?;
     let sq = x.sqr()?.conv2d(&kernel, WINDOW_RADIUS, 1, 1, 1)?;
     let sigma = (sq - mu.sqr()?)?.abs()?.sqrt()?;
     let out = ((x - mu)? / (sigma + c)?)?;
-    out.reshape((h, w))
+    out.reshape((h, w))?.to_dtype(image.dtype())
 }
 
 /// The same paired statistics from stock Candle ops over one whole-image patch

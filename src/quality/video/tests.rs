@@ -34,6 +34,7 @@ fn clean_report() -> TemporalReport {
         frozen_ratio: 0.0,
         longest_freeze_frames: 0,
         cuts: 0,
+        cut_frames: Vec::new(),
         cuts_per_min: 0.0,
         consistency: 0.8,
     }

@@ -1,7 +1,0 @@
-//! mesh quality scorers (being written).
-
-use super::ScorerInfo;
-
-pub fn scorers() -> Vec<ScorerInfo> {
-    Vec::new()
-}
