@@ -165,6 +165,36 @@ fn missing_empty_and_garbage_files_are_clear_errors_naming_the_file() {
     assert!(scorer.score_path(&missing).is_err());
 }
 
+#[test]
+fn decoding_stops_at_the_ten_minute_cap_and_says_so() {
+    // 601 s of 8 kHz mono 16-bit PCM (9.6 MB): one second past the cap.
+    const RATE: u32 = 8_000;
+    let n = (audio::MAX_DECODE_SECONDS as u32 + 1) * RATE;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.wav");
+    let mut bytes = Vec::with_capacity(44 + 2 * n as usize);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + 2 * n).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&RATE.to_le_bytes());
+    bytes.extend_from_slice(&(2 * RATE).to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes()); // block align
+    bytes.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&(2 * n).to_le_bytes());
+    for i in 0..n {
+        bytes.extend_from_slice(&(((i % 80) as i16 - 40) * 100).to_le_bytes());
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let a = audio::decode(&path).unwrap();
+    assert_eq!(a.samples.len(), audio::MAX_DECODE_SECONDS as usize * RATE as usize);
+    let why = a.truncated.unwrap();
+    assert!(why.contains("decode cap"), "{why}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loudness against the standard (a NumPy rendering of it) and pyloudnorm
 

@@ -150,6 +150,9 @@ fn to_ct2(t: &HashMap<String, Tensor>, cfg: &Config) -> Vec<(String, Tensor)> {
     push("encoder/position_encodings/encodings".into(), h("model.encoder.embed_positions.weight"));
     push("decoder/position_encodings/encodings".into(), h("model.decoder.embed_positions.weight"));
     push("decoder/embeddings/weight".into(), h("model.decoder.embed_tokens.weight"));
+    // Scalars as the real conversions store them (int16); the head width is not 64 here.
+    push("encoder/num_heads".into(), Tensor::new(cfg.encoder_attention_heads as i64, &Device::Cpu).unwrap());
+    push("decoder/num_heads".into(), Tensor::new(cfg.decoder_attention_heads as i64, &Device::Cpu).unwrap());
     let qkv = |t: &str, a: &str| -> Vec<String> { ["q_proj", "k_proj", "v_proj"].iter().map(|p| format!("{t}.{a}.{p}")).collect() };
     for (stack, n) in [("encoder", cfg.encoder_layers), ("decoder", cfg.decoder_layers)] {
         for i in 0..n {

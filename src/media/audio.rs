@@ -399,6 +399,13 @@ fn mpeg_frame_size(h: u32) -> Option<usize> {
 /// output sample when L > 4096). Samples outside the signal are zero; the output has
 /// ceil(len * to / from) samples and output sample n sits at input time n * from / to.
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
+    resample_with(samples, from, to, RESAMPLE_ZERO_CROSSINGS, RESAMPLE_KAISER_BETA)
+}
+
+/// `resample` with a chosen filter length (zero crossings per side) and Kaiser beta, for
+/// callers that need less stopband than `resample`'s -100 dB (the loudness meter's 48 kHz
+/// upsampling) and want the shorter filter's speed.
+pub(crate) fn resample_with(samples: &[f32], from: u32, to: u32, zero_crossings: usize, beta: f64) -> Vec<f32> {
     if from == to || samples.is_empty() || from == 0 || to == 0 {
         return samples.to_vec();
     }
@@ -410,16 +417,16 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
     let scale = (to as f64 / from as f64).min(1.0);
     let cutoff = 0.5 * scale * RESAMPLE_ROLLOFF;
     // Half-width in input samples: the zero crossings counted at the lower rate.
-    let half = (RESAMPLE_ZERO_CROSSINGS as f64 / scale).ceil() as i64;
+    let half = (zero_crossings.max(1) as f64 / scale).ceil() as i64;
     let taps = (2 * half) as usize;
-    let i0_beta = bessel_i0(RESAMPLE_KAISER_BETA);
+    let i0_beta = bessel_i0(beta);
     let kernel = |t: f64| -> f64 {
         // t: distance in input samples from the output instant to the input sample.
         let r = t / half as f64;
         if r.abs() >= 1.0 {
             return 0.0;
         }
-        let w = bessel_i0(RESAMPLE_KAISER_BETA * (1.0 - r * r).sqrt()) / i0_beta;
+        let w = bessel_i0(beta * (1.0 - r * r).sqrt()) / i0_beta;
         let x = 2.0 * cutoff * t;
         let sinc = if x.abs() < 1e-12 { 1.0 } else { (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x) };
         2.0 * cutoff * sinc * w

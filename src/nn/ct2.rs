@@ -77,18 +77,30 @@ pub fn sniff(bytes: &[u8]) -> bool {
         && bytes[6..6 + len - 1].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
-/// CTranslate2's `DataType` enum.
+/// CTranslate2's `DataType` enum. Integer variables are small scalars and flags (`num_heads`
+/// as int16, `activation` as int8, ...), widened to i64.
 fn dtype_of(id: u8) -> Option<DType> {
     match id {
         0 => Some(DType::F32),
-        // 1 = int8: quantized weights need their `weight_scale`; refused by `read` with a hint.
-        2 => None, // int16: no candle dtype
-        3 => Some(DType::I64), // int32 is widened below
+        1..=3 => Some(DType::I64), // int8, int16, int32
         4 => Some(DType::F16),
         5 => Some(DType::BF16),
         _ => None,
     }
 }
+
+/// Bytes per element of an integer dtype id.
+fn int_width(id: u8) -> Option<usize> {
+    match id {
+        1 => Some(1),
+        2 => Some(2),
+        3 => Some(4),
+        _ => None,
+    }
+}
+
+/// A quantized conversion stores a scale beside each int8 weight matrix.
+const QUANT_SCALE_SUFFIX: &str = "weight_scale";
 
 struct Cursor<'a> {
     bytes: &'a [u8],
@@ -161,20 +173,27 @@ impl Ct2Model {
                 (0, c.u32("an element count")? as usize * 4)
             };
             let data = c.take(nbytes, &format!("the data of `{name}`"))?;
-            if type_id == 1 {
+            if name.ends_with(QUANT_SCALE_SUFFIX) {
                 return Err(var_err(
                     "int8-quantized weights are not supported; use a float16 or float32 conversion".into(),
                 ));
             }
             let dtype = dtype_of(type_id).ok_or_else(|| var_err(format!("unsupported dtype id {type_id}")))?;
-            let tensor = if type_id == 3 {
+            let elems: usize = dims.iter().product();
+            let tensor = if let Some(w) = int_width(type_id) {
+                if elems * w != nbytes {
+                    return Err(var_err(format!("{nbytes} bytes for shape {dims:?} of {w}-byte integers")));
+                }
                 let v: Vec<i64> = data
-                    .chunks_exact(4)
-                    .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")) as i64)
+                    .chunks_exact(w)
+                    .map(|b| match w {
+                        1 => b[0] as i8 as i64,
+                        2 => i16::from_le_bytes([b[0], b[1]]) as i64,
+                        _ => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
+                    })
                     .collect();
                 Tensor::from_vec(v, dims.as_slice(), &Device::Cpu)
             } else {
-                let elems: usize = dims.iter().product();
                 if elems * dtype.size_in_bytes() != nbytes {
                     return Err(var_err(format!("{nbytes} bytes for shape {dims:?} of {dtype:?}")));
                 }
@@ -289,19 +308,21 @@ impl Ct2Model {
             lin(&mut put, &format!("{s}/ffn/linear_1"), &format!("{t}.fc2"))?;
         }
         ln(&mut put, "decoder/layer_norm", "model.decoder.layer_norm")?;
-        let heads = match self.variables.get("encoder/num_heads") {
-            Some(t) => scalar_usize(t).map_err(candle)?,
-            None => d / WHISPER_HEAD_DIM,
+        let heads = |stack: &str| -> Result<usize, Ct2Error> {
+            match self.variables.get(&format!("{stack}/num_heads")) {
+                Some(t) => scalar_usize(t).map_err(candle),
+                None => Ok(d / WHISPER_HEAD_DIM),
+            }
         };
         let config = WhisperConfig {
             num_mel_bins: self.get("encoder/conv1/weight")?.dim(1).map_err(candle)?,
             max_source_positions: self.get("encoder/position_encodings/encodings")?.dim(0).map_err(candle)?,
             d_model: d,
-            encoder_attention_heads: heads,
+            encoder_attention_heads: heads("encoder")?,
             encoder_layers: n_enc,
             vocab_size,
             max_target_positions: self.get("decoder/position_encodings/encodings")?.dim(0).map_err(candle)?,
-            decoder_attention_heads: heads,
+            decoder_attention_heads: heads("decoder")?,
             decoder_layers: n_dec,
             suppress_tokens: Vec::new(),
         };
@@ -336,6 +357,7 @@ pub fn write(path: &Path, spec: &str, variables: &[(String, Tensor)]) -> Result<
         let id = match t.dtype() {
             DType::F32 => 0u8,
             DType::F16 => 4,
+            DType::I64 if t.rank() == 0 => 2,
             other => {
                 return Err(Ct2Error::Variable {
                     path: path.to_path_buf(),
@@ -345,7 +367,11 @@ pub fn write(path: &Path, spec: &str, variables: &[(String, Tensor)]) -> Result<
             }
         };
         let mut data = Vec::with_capacity(t.elem_count() * t.dtype().size_in_bytes());
-        t.write_bytes(&mut data).map_err(candle)?;
+        if id == 2 {
+            data.extend_from_slice(&(t.to_scalar::<i64>().map_err(candle)? as i16).to_le_bytes());
+        } else {
+            t.write_bytes(&mut data).map_err(candle)?;
+        }
         out.push(id);
         out.extend_from_slice(&(data.len() as u32).to_le_bytes());
         out.extend_from_slice(&data);

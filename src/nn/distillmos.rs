@@ -221,9 +221,13 @@ pub fn conv2d_strided(x: &Tensor, w: &Tensor, stride_h: usize, stride_w: usize) 
         let rows = Tensor::from_vec(rows, out_h, x.device())?;
         let band = x.index_select(&rows, 2)?;
         for j in 0..kw {
-            let idx: Vec<u32> = (0..out_w).map(|t| (j + t * stride_w) as u32).collect();
-            let idx = Tensor::from_vec(idx, out_w, x.device())?;
-            cols.push(band.index_select(&idx, 3)?);
+            if stride_w == 1 {
+                // A view; `stack` below does the one copy.
+                cols.push(band.narrow(3, j, out_w)?);
+            } else {
+                let idx: Vec<u32> = (0..out_w).map(|t| (j + t * stride_w) as u32).collect();
+                cols.push(band.index_select(&Tensor::from_vec(idx, out_w, x.device())?, 3)?);
+            }
         }
     }
     // (B, C, kh*kw, out_h, out_w): the column order c * kh * kw + i * kw + j matches w's layout.

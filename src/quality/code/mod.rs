@@ -23,6 +23,8 @@
 //! - Inline text with fenced blocks is scored per block, blocks weighted by their size.
 //!
 //! Native value (`raw`): `syntax_valid_share` with a grammar, else the bracket-balance term.
+//! `detected_by` in the details says how the language was found: 1 extension, 2 fence tag,
+//! 3 shebang, 4 content (absent: not recognised; the reason says so).
 
 pub mod analyze;
 pub mod detect;

@@ -1,20 +1,28 @@
-//! Self-intersection: which pairs of a mesh's faces intersect, beyond the vertex or edge they
-//! legitimately share.
+//! Self-intersection: which pairs of a mesh's faces pass through each other.
 //!
 //! Candidate pairs come from a bounding-volume hierarchy over face boxes (median split on the
-//! longest axis), so the cost is about n log n rather than n^2. Each pair is then classified by
-//! the vertices it shares:
+//! longest axis), so the cost is about n log n rather than n^2.
+//!
+//! What counts: interpenetration. A pair intersects when an edge of one passes through the
+//! interior of the other, or, for coplanar faces, when their interiors overlap. Contact does not
+//! count: a vertex or an edge resting on another face, faces touching along a line, or anything
+//! within `eps` (a fraction of the bounding-box diagonal) of touching. Parts of a model that rest
+//! on each other are not a defect, and in floating point a contact cannot be told from a gap of
+//! 1e-6 of the model's size. Every pair reported therefore also intersects in exact arithmetic
+//! (checked against an exact-rational test on real meshes, see tests/fixtures/mesh/).
+//!
+//! Pairs are classified by the vertices they share, so legitimate neighbours are not reported:
 //! - none: Moller's plane-side rejection (1997, "A fast triangle-triangle intersection test"),
-//!   then edge-against-triangle crossings, with a coplanar branch (2D edge crossings and
-//!   containment); touching counts as intersecting (see `tri_tri`);
-//! - one vertex `a` (faces a,b,c and a,d,e): they intersect elsewhere iff segment bc meets face
-//!   ade or segment de meets face abc (the intersection of two such triangles is convex and
-//!   contains `a`, so any other point of it lies on an edge opposite `a`);
+//!   then edge-through-triangle tests (two non-coplanar triangles interpenetrate iff an edge of
+//!   one crosses the other's interior; the ends of their intersection segment lie on edges);
+//! - one vertex `a` (faces a,b,c and a,d,e): their intersection is convex and contains `a`, so
+//!   they interpenetrate iff segment bc crosses face ade or segment de crosses face abc
+//!   (coplanar: iff their interiors overlap);
 //! - an edge `ab` (faces a,b,c and a,b,d): non-coplanar faces meet only along ab; coplanar ones
 //!   overlap iff c and d lie on the same side of ab (a face folded back onto its neighbour).
 //!
-//! Distances within `eps` (a fraction of the bounding-box diagonal) count as zero, so float
-//! rounding on shared planes neither creates nor hides intersections.
+//! Moller's second step (comparing intervals on the planes' common line) is not used: for nearly
+//! parallel planes that line is ill-conditioned and reports pairs that are apart.
 
 use super::geometry::{cross, dot, norm2, sub};
 
@@ -98,7 +106,7 @@ fn shared_vertices(ta: &[u32; 3], tb: &[u32; 3]) -> usize {
     ta.iter().filter(|v| tb.contains(v)).count()
 }
 
-/// Whether two faces of the same mesh intersect other than along what they share.
+/// Whether two faces of the same mesh interpenetrate (see the module notes).
 pub fn faces_intersect(ta: &[u32; 3], tb: &[u32; 3], positions: &[P], eps: f64) -> bool {
     let pa = ta.map(|v| positions[v as usize]);
     let pb = tb.map(|v| positions[v as usize]);
@@ -110,7 +118,15 @@ pub fn faces_intersect(ta: &[u32; 3], tb: &[u32; 3], positions: &[P], eps: f64) 
             let (i, j) = shared[0];
             let (b, c) = (pa[(i + 1) % 3], pa[(i + 2) % 3]);
             let (d, e) = (pb[(j + 1) % 3], pb[(j + 2) % 3]);
-            segment_triangle(b, c, &pb, eps) || segment_triangle(d, e, &pa, eps)
+            let na = cross(sub(b, pa[i]), sub(c, pa[i]));
+            let nb = cross(sub(d, pb[j]), sub(e, pb[j]));
+            if signed_distances(na, pa[i], &[d, e, e], eps) == [0.0; 3] {
+                return coplanar_overlap(na, &pa, &pb, eps);
+            }
+            if signed_distances(nb, pb[j], &[b, c, c], eps) == [0.0; 3] {
+                return coplanar_overlap(nb, &pa, &pb, eps);
+            }
+            segment_crosses(b, c, &pb, eps) || segment_crosses(d, e, &pa, eps)
         }
         2 => {
             let c = pa[(0..3).find(|&i| !tb.contains(&ta[i])).unwrap_or(0)];
@@ -122,37 +138,33 @@ pub fn faces_intersect(ta: &[u32; 3], tb: &[u32; 3], positions: &[P], eps: f64) 
             }
             let ax = drop_axis(n);
             let (a2, b2, c2, d2) = (proj(a, ax), proj(b, ax), proj(c, ax), proj(d, ax));
-            orient2(a2, b2, c2) * orient2(a2, b2, d2) > 0.0
+            side(a2, b2, c2, eps) * side(a2, b2, d2, eps) > 0
         }
         _ => false,
     }
 }
 
-/// Whether two triangles (closed sets) meet; touching within eps counts. Moller's plane tests
-/// reject most pairs; the rest are decided by edge crossings: two non-coplanar triangles meet iff
-/// an edge of one meets the other (their intersection is a segment whose ends lie on edges).
-/// Moller's second step (comparing intervals on the planes' common line) is not used: for nearly
-/// parallel planes that line is ill-conditioned and snapped distances move the intervals far
-/// enough to report pairs that are apart.
+/// Whether two triangles sharing no vertex interpenetrate (see the module notes).
 pub fn tri_tri(v: &[P; 3], u: &[P; 3], eps: f64) -> bool {
     let n1 = cross(sub(v[1], v[0]), sub(v[2], v[0]));
     let du = signed_distances(n1, v[0], u, eps);
-    if du[0] * du[1] > 0.0 && du[0] * du[2] > 0.0 {
+    if du[0] * du[1] >= 0.0 && du[0] * du[2] >= 0.0 && du[1] * du[2] >= 0.0 && du != [0.0; 3] {
+        // All of u on one side of v's plane (touching at most): no interpenetration.
         return false;
     }
     let n2 = cross(sub(u[1], u[0]), sub(u[2], u[0]));
     let dv = signed_distances(n2, u[0], v, eps);
-    if dv[0] * dv[1] > 0.0 && dv[0] * dv[2] > 0.0 {
+    if dv[0] * dv[1] >= 0.0 && dv[0] * dv[2] >= 0.0 && dv[1] * dv[2] >= 0.0 && dv != [0.0; 3] {
         return false;
     }
     if du == [0.0; 3] {
-        return coplanar_tri_tri(n1, v, u, eps);
+        return coplanar_overlap(n1, v, u, eps);
     }
     if dv == [0.0; 3] {
-        return coplanar_tri_tri(n2, v, u, eps);
+        return coplanar_overlap(n2, v, u, eps);
     }
-    (0..3).any(|i| segment_triangle(v[i], v[(i + 1) % 3], u, eps))
-        || (0..3).any(|i| segment_triangle(u[i], u[(i + 1) % 3], v, eps))
+    (0..3).any(|i| segment_crosses(v[i], v[(i + 1) % 3], u, eps))
+        || (0..3).any(|i| segment_crosses(u[i], u[(i + 1) % 3], v, eps))
 }
 
 /// Signed distances (scaled by |n|) of `pts` from the plane through `o` with normal `n`;
@@ -169,36 +181,37 @@ fn signed_distances(n: P, o: P, pts: &[P; 3], eps: f64) -> [f64; 3] {
     })
 }
 
-fn coplanar_tri_tri(n: P, v: &[P; 3], u: &[P; 3], eps: f64) -> bool {
+/// Whether coplanar triangles' interiors overlap: two edges cross properly, a vertex (or the
+/// centroid, for congruent triangles) lies strictly inside the other triangle.
+fn coplanar_overlap(n: P, v: &[P; 3], u: &[P; 3], eps: f64) -> bool {
     let ax = drop_axis(n);
     let v2 = v.map(|p| proj(p, ax));
     let u2 = u.map(|p| proj(p, ax));
     for i in 0..3 {
         for j in 0..3 {
-            if segments_2d(v2[i], v2[(i + 1) % 3], u2[j], u2[(j + 1) % 3], eps) {
+            if segments_cross(v2[i], v2[(i + 1) % 3], u2[j], u2[(j + 1) % 3], eps) {
                 return true;
             }
         }
     }
-    point_in_triangle_2d(v2[0], &u2, eps) || point_in_triangle_2d(u2[0], &v2, eps)
+    let centroid = |t: &[[f64; 2]; 3]| [(t[0][0] + t[1][0] + t[2][0]) / 3.0, (t[0][1] + t[1][1] + t[2][1]) / 3.0];
+    v2.iter().chain([centroid(&v2)].iter()).any(|&p| strictly_inside(p, &u2, eps))
+        || u2.iter().chain([centroid(&u2)].iter()).any(|&p| strictly_inside(p, &v2, eps))
 }
 
-/// Whether the closed segment s0-s1 meets the closed triangle `t`.
-pub fn segment_triangle(s0: P, s1: P, t: &[P; 3], eps: f64) -> bool {
+/// Whether segment s0-s1 passes through the interior of triangle `t`: its ends strictly on
+/// opposite sides of the plane and the crossing point strictly inside.
+pub fn segment_crosses(s0: P, s1: P, t: &[P; 3], eps: f64) -> bool {
     let n = cross(sub(t[1], t[0]), sub(t[2], t[0]));
     let [d0, d1, _] = signed_distances(n, t[0], &[s0, s1, s1], eps);
-    if d0 * d1 > 0.0 {
+    if d0 * d1 >= 0.0 {
         return false;
     }
-    let ax = drop_axis(n);
-    let t2 = t.map(|p| proj(p, ax));
-    if d0 == 0.0 && d1 == 0.0 {
-        let (a, b) = (proj(s0, ax), proj(s1, ax));
-        return (0..3).any(|i| segments_2d(a, b, t2[i], t2[(i + 1) % 3], eps)) || point_in_triangle_2d(a, &t2, eps);
-    }
+    // Opposite signs beyond eps: the division is well conditioned.
     let s = d0 / (d0 - d1);
     let x = [0, 1, 2].map(|k| s0[k] + (s1[k] - s0[k]) * s);
-    point_in_triangle_2d(proj(x, ax), &t2, eps)
+    let ax = drop_axis(n);
+    strictly_inside(proj(x, ax), &t.map(|p| proj(p, ax)), eps)
 }
 
 /// The coordinate to drop when projecting onto the plane with normal n (its largest component),
@@ -219,14 +232,11 @@ fn orient2(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
     (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
 }
 
-fn len2d(a: [f64; 2], b: [f64; 2]) -> f64 {
-    ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt()
-}
-
-/// Sign of orient2(a, b, c) with |distance of c from line ab| <= eps snapped to 0.
+/// Side of c relative to the line ab: 1 left, -1 right, 0 within eps of the line.
 fn side(a: [f64; 2], b: [f64; 2], c: [f64; 2], eps: f64) -> i8 {
     let o = orient2(a, b, c);
-    if o.abs() <= eps * len2d(a, b) {
+    let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+    if o.abs() <= eps * len {
         0
     } else if o > 0.0 {
         1
@@ -235,24 +245,14 @@ fn side(a: [f64; 2], b: [f64; 2], c: [f64; 2], eps: f64) -> i8 {
     }
 }
 
-fn segments_2d(p1: [f64; 2], p2: [f64; 2], q1: [f64; 2], q2: [f64; 2], eps: f64) -> bool {
-    let (s1, s2) = (side(p1, p2, q1, eps), side(p1, p2, q2, eps));
-    let (s3, s4) = (side(q1, q2, p1, eps), side(q1, q2, p2, eps));
-    if s1 * s2 < 0 && s3 * s4 < 0 {
-        return true;
-    }
-    let within = |a: [f64; 2], b: [f64; 2], c: [f64; 2]| {
-        (0..2).all(|k| c[k] >= a[k].min(b[k]) - eps && c[k] <= a[k].max(b[k]) + eps)
-    };
-    (s1 == 0 && within(p1, p2, q1))
-        || (s2 == 0 && within(p1, p2, q2))
-        || (s3 == 0 && within(q1, q2, p1))
-        || (s4 == 0 && within(q1, q2, p2))
+/// Proper crossing: each segment's ends strictly on opposite sides of the other's line.
+fn segments_cross(p1: [f64; 2], p2: [f64; 2], q1: [f64; 2], q2: [f64; 2], eps: f64) -> bool {
+    side(p1, p2, q1, eps) * side(p1, p2, q2, eps) < 0 && side(q1, q2, p1, eps) * side(q1, q2, p2, eps) < 0
 }
 
-fn point_in_triangle_2d(p: [f64; 2], t: &[[f64; 2]; 3], eps: f64) -> bool {
+fn strictly_inside(p: [f64; 2], t: &[[f64; 2]; 3], eps: f64) -> bool {
     let s = [side(t[0], t[1], p, eps), side(t[1], t[2], p, eps), side(t[2], t[0], p, eps)];
-    !(s.contains(&1) && s.contains(&-1))
+    s[0] != 0 && s[0] == s[1] && s[1] == s[2]
 }
 
 fn bounds(t: &[P; 3], eps: f64) -> (P, P) {
@@ -352,11 +352,26 @@ mod tests {
     }
 
     #[test]
+    fn contact_is_not_interpenetration() {
+        let t = [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 2.0, 0.0]];
+        let vertex_on_face = [[0.5, 0.5, 0.0], [0.5, 0.5, 1.0], [1.0, 0.2, 1.0]];
+        let edge_on_face = [[0.2, 0.2, 0.0], [1.0, 0.5, 0.0], [0.5, 0.5, 1.0]];
+        let a_hair_through = [[0.5, 0.5, -1e-13], [0.5, 0.5, 1.0], [1.0, 0.2, 1.0]];
+        for u in [vertex_on_face, edge_on_face, a_hair_through] {
+            assert!(!tri_tri(&t, &u, 1e-9) && !tri_tri(&u, &t, 1e-9), "{u:?}");
+        }
+        assert!(tri_tri(&t, &[[0.5, 0.5, -1e-3], [0.5, 0.5, 1.0], [1.0, 0.2, 1.0]], 1e-9));
+    }
+
+    #[test]
     fn coplanar_overlap_and_separation() {
         let t = [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 2.0, 0.0]];
         let inside = [[0.2, 0.2, 0.0], [0.5, 0.2, 0.0], [0.2, 0.5, 0.0]];
         let away = [[3.0, 3.0, 0.0], [4.0, 3.0, 0.0], [3.0, 4.0, 0.0]];
+        let crossing = [[1.0, -0.5, 0.0], [1.0, 0.5, 0.0], [3.0, 0.0, 0.0]];
+        let same = [t[1], t[2], t[0]];
         assert!(tri_tri(&t, &inside, EPS) && tri_tri(&inside, &t, EPS));
+        assert!(tri_tri(&t, &crossing, EPS) && tri_tri(&t, &same, EPS));
         assert!(!tri_tri(&t, &away, EPS));
     }
 
