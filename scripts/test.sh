@@ -9,6 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked
-./target/debug/omniscore models pull --defaults
+"${CARGO_TARGET_DIR:-target}/debug/omniscore" models pull --defaults
 bash scripts/fetch-test-media.sh
 cargo test --locked --all-targets
