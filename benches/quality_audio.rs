@@ -7,11 +7,18 @@
 //!         /work/shared/data/quality-pairs/aud2.mp3
 //!
 //! Criterion's throughput is set to the clip's length in milliseconds, so its "Kelem/s" figure
-//! is audio seconds per wall second. Files that are absent are skipped with a printed reason.
+//! is audio seconds per wall second. "stage-*" entries split one clip of each kind into decode,
+//! loudness, spectral analysis and clipping, to show where the time goes.
+//!
+//! Measured 2025-11-22 on the shared 2-core box (load average 2-7 from parallel builds), medians:
+//! LibriVox clips 7.9-15.6 ms per clip from the file (340-560 audio s/s); aud2.mp3 ~306 ms
+//! (134 audio s/s), of which the symphonia mp3 decode is 194 ms. The Python reproduction of the
+//! official approach, run right after: 380-612 ms per LibriVox clip (8-12 audio s/s), 2577 ms
+//! for aud2 (16 audio s/s): 37-48x per LibriVox clip, 8.4x on aud2, 14x over all six files. Files that are absent are skipped with a printed reason.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use omniscore::media::audio;
-use omniscore::quality::audio::signal;
+use omniscore::quality::audio::{loudness, signal, spectral};
 use omniscore::quality::{registry, ScorerContext};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,6 +59,21 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("samples", &name), &decoded, |b, a| {
             b.iter(|| signal::score_samples(&a.samples, a.sample_rate, a.source_channels))
         });
+        // Where the time goes, on one clip of each kind.
+        if name.ends_with("0870") || name == "aud2" {
+            group.bench_with_input(BenchmarkId::new("stage-decode", &name), &path, |b, p| {
+                b.iter(|| audio::decode(p).unwrap())
+            });
+            group.bench_with_input(BenchmarkId::new("stage-loudness", &name), &decoded, |b, a| {
+                b.iter(|| loudness::integrated_loudness(&a.samples, a.sample_rate))
+            });
+            group.bench_with_input(BenchmarkId::new("stage-spectral", &name), &decoded, |b, a| {
+                b.iter(|| spectral::analyse(&a.samples, a.sample_rate, 0.0))
+            });
+            group.bench_with_input(BenchmarkId::new("stage-clipping", &name), &decoded, |b, a| {
+                b.iter(|| signal::clipping_ratio(&a.samples))
+            });
+        }
     }
     group.finish();
 }

@@ -64,7 +64,10 @@ fn check_against_ffmpeg(path: &Path, key: &str) {
         for c in 0..3 {
             let want = means[n][c].as_f64().unwrap();
             let got = sum[c] / px;
-            assert!((got - want).abs() < MEAN_RGB_TOLERANCE, "{key} frame {n} channel {c}: {got:.3} vs ffmpeg {want:.3}");
+            assert!(
+                (got - want).abs() < MEAN_RGB_TOLERANCE,
+                "{key} frame {n} channel {c}: {got:.3} vs ffmpeg {want:.3}"
+            );
         }
         n += 1;
     }

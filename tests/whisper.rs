@@ -137,10 +137,8 @@ fn to_ct2(t: &HashMap<String, Tensor>, cfg: &Config) -> Vec<(String, Tensor)> {
     };
     let fused = |push: &mut dyn FnMut(String, Tensor), s: &str, parts: &[String]| {
         let ws: Vec<Tensor> = parts.iter().map(|p| h(&format!("{p}.weight"))).collect();
-        let bs: Vec<Tensor> = parts
-            .iter()
-            .map(|p| if p.ends_with("k_proj") { zero.clone() } else { h(&format!("{p}.bias")) })
-            .collect();
+        let bs: Vec<Tensor> =
+            parts.iter().map(|p| if p.ends_with("k_proj") { zero.clone() } else { h(&format!("{p}.bias")) }).collect();
         push(format!("{s}/weight"), Tensor::cat(&ws, 0).unwrap());
         push(format!("{s}/bias"), Tensor::cat(&bs, 0).unwrap());
     };
@@ -153,7 +151,9 @@ fn to_ct2(t: &HashMap<String, Tensor>, cfg: &Config) -> Vec<(String, Tensor)> {
     // Scalars as the real conversions store them (int16); the head width is not 64 here.
     push("encoder/num_heads".into(), Tensor::new(cfg.encoder_attention_heads as i64, &Device::Cpu).unwrap());
     push("decoder/num_heads".into(), Tensor::new(cfg.decoder_attention_heads as i64, &Device::Cpu).unwrap());
-    let qkv = |t: &str, a: &str| -> Vec<String> { ["q_proj", "k_proj", "v_proj"].iter().map(|p| format!("{t}.{a}.{p}")).collect() };
+    let qkv = |t: &str, a: &str| -> Vec<String> {
+        ["q_proj", "k_proj", "v_proj"].iter().map(|p| format!("{t}.{a}.{p}")).collect()
+    };
     for (stack, n) in [("encoder", cfg.encoder_layers), ("decoder", cfg.decoder_layers)] {
         for i in 0..n {
             let (s, d) = (format!("{stack}/layer_{i}"), format!("model.{stack}.layers.{i}"));
@@ -207,7 +207,11 @@ fn tiny_random_checkpoint_loads_in_every_layout_and_decodes_alike() {
     assert!(a.segments.len() <= 1, "3.5 s is one window");
     for s in &a.segments {
         assert_eq!((s.start, s.end), (0.0, 3.5));
-        assert!(s.text.split_whitespace().all(|w| w.starts_with('w') && w != "w3"), "specials or suppressed: {}", s.text);
+        assert!(
+            s.text.split_whitespace().all(|w| w.starts_with('w') && w != "w3"),
+            "specials or suppressed: {}",
+            s.text
+        );
     }
 
     // 2. safetensors + an HF config.json.

@@ -60,8 +60,7 @@ pub fn mel_filters(sample_rate: u32, n_fft: usize, n_mels: usize) -> Vec<f32> {
     let nyquist = sample_rate as f64 / 2.0;
     let fft_freqs: Vec<f64> = (0..n_freqs).map(|i| nyquist * i as f64 / (n_freqs - 1) as f64).collect();
     let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(nyquist));
-    let mel_f: Vec<f64> =
-        (0..n_mels + 2).map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (n_mels + 1) as f64)).collect();
+    let mel_f: Vec<f64> = (0..n_mels + 2).map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (n_mels + 1) as f64)).collect();
     let mut out = vec![0f32; n_mels * n_freqs];
     for m in 0..n_mels {
         let (left, centre, right) = (mel_f[m], mel_f[m + 1], mel_f[m + 2]);

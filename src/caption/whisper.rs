@@ -125,7 +125,14 @@ impl Specials {
                 Some((i, code))
             })
             .collect();
-        Ok(Specials { sot, eot: id(EOT)?, transcribe: id(TRANSCRIBE)?, no_timestamps: id(NO_TIMESTAMPS)?, no_speech, languages })
+        Ok(Specials {
+            sot,
+            eot: id(EOT)?,
+            transcribe: id(TRANSCRIBE)?,
+            no_timestamps: id(NO_TIMESTAMPS)?,
+            no_speech,
+            languages,
+        })
     }
 }
 
@@ -348,8 +355,7 @@ impl Transcriber {
             let window = mel.window(seek, size, N_FRAMES);
             let x = Tensor::from_vec(window, (1, mel.n_mels, N_FRAMES), &self.device)
                 .map_err(self.candle("preparing the spectrogram"))?;
-            let features =
-                self.model.encoder.forward(&x, true).map_err(self.candle("running the audio encoder"))?;
+            let features = self.model.encoder.forward(&x, true).map_err(self.candle("running the audio encoder"))?;
             if self.multilingual && language.is_none() {
                 language = Some(self.detect_language(&features)?);
             }
@@ -365,7 +371,13 @@ impl Transcriber {
                 .map_err(|e| WhisperError::Decode { model: self.name.clone(), detail: e.to_string() })?;
             let text = text.trim().to_string();
             if !text.is_empty() {
-                segments.push(Segment { start, end, text, no_speech_prob: d.no_speech_prob, avg_logprob: d.avg_logprob });
+                segments.push(Segment {
+                    start,
+                    end,
+                    text,
+                    no_speech_prob: d.no_speech_prob,
+                    avg_logprob: d.avg_logprob,
+                });
             }
         }
         let language = match language {
@@ -390,7 +402,10 @@ impl Transcriber {
         };
         let langs = &self.specials.languages;
         if langs.is_empty() {
-            return Err(WhisperError::Decode { model: self.name.clone(), detail: "the tokenizer has no language tokens".into() });
+            return Err(WhisperError::Decode {
+                model: self.name.clone(),
+                detail: "the tokenizer has no language tokens".into(),
+            });
         }
         let prompt = Tensor::new(&[[self.specials.sot]], &self.device).map_err(candle("language detection"))?;
         let ys = self.model.decoder.forward(&prompt, features, true).map_err(candle("language detection"))?;
@@ -430,7 +445,9 @@ impl Transcriber {
         let max_new = self.model.config.max_target_positions / 2;
         let (mut sum_logprob, mut no_speech_prob) = (0f64, f64::NAN);
         for step in 0..max_new {
-            let t = Tensor::new(tokens.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(candle("decoding"))?;
+            let t = Tensor::new(tokens.as_slice(), &self.device)
+                .and_then(|t| t.unsqueeze(0))
+                .map_err(candle("decoding"))?;
             let ys = self.model.decoder.forward(&t, features, step == 0).map_err(candle("decoding"))?;
             if step == 0 {
                 let p = ys
@@ -537,11 +554,8 @@ pub fn random_weights(cfg: &Config, device: &Device, seed: u64) -> candle_core::
         .into_iter()
         .map(|(n, shape)| {
             let count: usize = shape.iter().product();
-            let values: Vec<f32> = if n.contains("layer_norm.weight") {
-                vec![1.0; count]
-            } else {
-                (0..count).map(|_| next()).collect()
-            };
+            let values: Vec<f32> =
+                if n.contains("layer_norm.weight") { vec![1.0; count] } else { (0..count).map(|_| next()).collect() };
             Tensor::from_vec(values, shape, device).map(|t| (n, t))
         })
         .collect()

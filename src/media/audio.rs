@@ -441,6 +441,9 @@ pub(crate) fn resample_with(samples: &[f32], from: u32, to: u32, zero_crossings:
         }
         t
     });
+    if let (1, Some(t)) = (down, &table) {
+        return upsample_integer(samples, up as usize, half as usize, taps, t);
+    }
     let n_in = samples.len() as i64;
     let mut scratch = vec![0f32; taps];
     let mut out = Vec::with_capacity(out_len);
@@ -468,6 +471,30 @@ pub(crate) fn resample_with(samples: &[f32], from: u32, to: u32, zero_crossings:
             0.0
         };
         out.push(acc);
+    }
+    out
+}
+
+/// Integer-factor upsampling (16 -> 48 kHz, ...) with the same taps as the general path, done
+/// phase by phase as one multiply-add sweep over the whole signal per tap: contiguous, so it
+/// vectorises, where the general path pays per-output overhead.
+fn upsample_integer(samples: &[f32], up: usize, half: usize, taps: usize, table: &[f32]) -> Vec<f32> {
+    let n = samples.len();
+    // Output n = i * up + p uses input samples i - half + 1 .. i + half: padded index i + j.
+    let mut padded = vec![0f32; n + taps];
+    padded[half - 1..half - 1 + n].copy_from_slice(samples);
+    let mut out = vec![0f32; n * up];
+    let mut phase = vec![0f32; n];
+    for p in 0..up {
+        phase.iter_mut().for_each(|v| *v = 0.0);
+        for (j, c) in table[p * taps..(p + 1) * taps].iter().enumerate() {
+            for (acc, x) in phase.iter_mut().zip(&padded[j..j + n]) {
+                *acc += c * x;
+            }
+        }
+        for (i, v) in phase.iter().enumerate() {
+            out[i * up + p] = *v;
+        }
     }
     out
 }

@@ -148,9 +148,8 @@ impl VideoReader {
             return open_folder(path);
         }
         let mut head = [0u8; 12];
-        let n = File::open(path)
-            .and_then(|mut f| read_up_to(&mut f, &mut head))
-            .map_err(|e| MediaError::io(path, e))?;
+        let n =
+            File::open(path).and_then(|mut f| read_up_to(&mut f, &mut head)).map_err(|e| MediaError::io(path, e))?;
         let head = &head[..n];
         if n == 0 {
             return Err(MediaError::decode(path, "empty file"));
@@ -169,15 +168,18 @@ impl VideoReader {
             return open_animation(path, "png");
         }
         if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
-            return Err(MediaError::unsupported(path, "container Matroska/WebM: only MP4 (H.264), GIF, WebP, APNG and frame folders are decoded"));
+            return Err(MediaError::unsupported(
+                path,
+                "container Matroska/WebM: only MP4 (H.264), GIF, WebP, APNG and frame folders are decoded",
+            ));
         }
         if head.starts_with(b"RIFF") && head.get(8..11) == Some(b"AVI") {
-            return Err(MediaError::unsupported(path, "container AVI: only MP4 (H.264), GIF, WebP, APNG and frame folders are decoded"));
+            return Err(MediaError::unsupported(
+                path,
+                "container AVI: only MP4 (H.264), GIF, WebP, APNG and frame folders are decoded",
+            ));
         }
-        Err(MediaError::decode(
-            path,
-            format!("not a recognised video file (starts with {:02x?})", &head[..n.min(8)]),
-        ))
+        Err(MediaError::decode(path, format!("not a recognised video file (starts with {:02x?})", &head[..n.min(8)])))
     }
 
     pub fn info(&self) -> &VideoInfo {
@@ -459,7 +461,13 @@ fn load_folder_frame(file: &Path, info: &VideoInfo) -> Result<RgbImage, MediaErr
 
 /// Limited-range BT.601 YUV 4:2:0 to RGB in 8.8 fixed point (the conversion ffmpeg applies to
 /// H.264 that does not signal its matrix; nearly all encoders write limited range).
-fn rgb_from_yuv420(y: &[u8], u: &[u8], v: &[u8], (w, h): (usize, usize), (sy, su, sv): (usize, usize, usize)) -> RgbImage {
+fn rgb_from_yuv420(
+    y: &[u8],
+    u: &[u8],
+    v: &[u8],
+    (w, h): (usize, usize),
+    (sy, su, sv): (usize, usize, usize),
+) -> RgbImage {
     let mut out = vec![0u8; w * h * 3];
     let clamp = |x: i32| (x >> 8).clamp(0, 255) as u8;
     for row in 0..h {

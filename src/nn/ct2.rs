@@ -237,7 +237,11 @@ impl Ct2Model {
     /// a CTranslate2 conversion keeps it in its `config.json` (`suppress_ids`).
     pub fn into_whisper(self) -> Result<(HashMap<String, Tensor>, WhisperConfig), Ct2Error> {
         if self.spec != WHISPER_SPEC {
-            return Err(Ct2Error::Spec { path: self.path.clone(), found: self.spec.clone(), expected: WHISPER_SPEC.into() });
+            return Err(Ct2Error::Spec {
+                path: self.path.clone(),
+                found: self.spec.clone(),
+                expected: WHISPER_SPEC.into(),
+            });
         }
         let candle = |source| Ct2Error::Candle { path: self.path.clone(), source };
         let embed = self.get("decoder/embeddings/weight")?;

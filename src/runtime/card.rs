@@ -597,7 +597,8 @@ dir = "somewhere"
         assert_eq!(set.find("qwen3-8b").unwrap().architecture, "qwen3");
         let e = set.find("gpt-5").unwrap_err().to_string();
         assert!(e.contains("gpt-5") && e.contains("smollm2-135m-instruct") && e.contains("judge"), "{e}");
-        assert!(matches!(set.find("asr"), Err(CardError::NoDefault { role: Role::Asr })));
+        assert_eq!(set.find("asr").unwrap().name, "whisper-tiny.en");
+        assert!(matches!(set.find("captioner-image"), Err(CardError::NoDefault { role: Role::CaptionerImage })));
     }
 
     #[test]

@@ -26,9 +26,21 @@ const DRACO: &str = "KHR_draco_mesh_compression";
 
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Mesh, MediaError> {
     let glb = bytes.starts_with(b"glTF");
-    let gltf = ::gltf::Gltf::from_slice(bytes).map_err(|e| MediaError::decode(path, format!("glTF: {e}")))?;
+    let draco = || MediaError::unsupported(path, format!("glTF extension {DRACO} (Draco-compressed geometry)"));
+    let gltf = match ::gltf::Gltf::from_slice(bytes) {
+        Ok(g) => g,
+        Err(e) => {
+            // Validation reports every accessor a Draco file leaves empty; name the real cause.
+            if let Ok(raw) = ::gltf::Gltf::from_slice_without_validation(bytes) {
+                if raw.document.extensions_required().any(|x| x == DRACO) {
+                    return Err(draco());
+                }
+            }
+            return Err(MediaError::decode(path, format!("glTF: {}", shorten(&e.to_string()))));
+        }
+    };
     if gltf.document.extensions_required().any(|e| e == DRACO) {
-        return Err(MediaError::unsupported(path, format!("glTF extension {DRACO} (Draco-compressed geometry)")));
+        return Err(draco());
     }
     let base = path.parent();
     let buffers = ::gltf::import_buffers(&gltf.document, base, gltf.blob.clone())
@@ -151,6 +163,15 @@ impl Builder<'_> {
         if !self.mesh.dropped.notes.iter().any(|n| n == s) {
             self.mesh.dropped.notes.push(s.to_string());
         }
+    }
+}
+
+/// Validation errors list every failing field; keep a message readable.
+fn shorten(msg: &str) -> String {
+    const MAX_CHARS: usize = 300;
+    match msg.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{} ...", &msg[..cut]),
+        None => msg.to_string(),
     }
 }
 

@@ -106,9 +106,11 @@ impl Mp4Video {
             .find(|(_, t)| &t.mdia.hdlr.handler_type.value == b"vide")
             .ok_or_else(|| MediaError::unsupported(path, "MP4 without a video track"))?;
         let avc1 = trak.mdia.minf.stbl.stsd.avc1.as_ref().ok_or_else(|| {
-            let fourcc = raw_sample_entry(&mut reader, moov_box, track_pos)
-                .unwrap_or_else(|| "unknown".to_string());
-            MediaError::unsupported(path, format!("video codec '{}' ({}): only H.264 (avc1) MP4 is decoded", fourcc, codec_name(&fourcc)))
+            let fourcc = raw_sample_entry(&mut reader, moov_box, track_pos).unwrap_or_else(|| "unknown".to_string());
+            MediaError::unsupported(
+                path,
+                format!("video codec '{}' ({}): only H.264 (avc1) MP4 is decoded", fourcc, codec_name(&fourcc)),
+            )
         })?;
         let avcc = &avc1.avcc;
         let nal_length_size = avcc.length_size_minus_one as usize % 4 + 1;
@@ -359,7 +361,10 @@ fn walk_top_level(path: &Path, reader: &mut BufReader<File>, file_len: u64) -> R
             s => (8, s),
         };
         if size < header_len {
-            return Err(MediaError::decode(path, format!("box '{}' at byte {offset} has size {size}", fourcc_str(&kind))));
+            return Err(MediaError::decode(
+                path,
+                format!("box '{}' at byte {offset} has size {size}", fourcc_str(&kind)),
+            ));
         }
         boxes.push(TopBox { kind, offset, header_len, size });
         offset = offset.saturating_add(size);
@@ -484,12 +489,8 @@ fn table_samples(path: &Path, moov: &MoovBox, track_pos: usize) -> Result<Vec<Sa
     let entries = &stbl.stsc.entries;
     'chunks: for (ci, &chunk_offset) in chunk_offsets.iter().enumerate() {
         let chunk_no = ci as u32 + 1;
-        let per_chunk = entries
-            .iter()
-            .take_while(|e| e.first_chunk <= chunk_no)
-            .last()
-            .map(|e| e.samples_per_chunk)
-            .unwrap_or(0);
+        let per_chunk =
+            entries.iter().take_while(|e| e.first_chunk <= chunk_no).last().map(|e| e.samples_per_chunk).unwrap_or(0);
         let mut offset = chunk_offset;
         for _ in 0..per_chunk {
             let i = samples.len();
@@ -518,8 +519,7 @@ fn fragment_samples(moov: &MoovBox, moof: &MoofBox, moof_offset: u64, track_id: 
         let mut offset = (base as i64 + trun.data_offset.unwrap_or(0) as i64).max(0) as u64;
         let mut dts = traf.tfdt.as_ref().map(|t| t.base_media_decode_time as i64).unwrap_or(0);
         let default_size = tfhd.default_sample_size.or(trex.map(|t| t.default_sample_size)).unwrap_or(0);
-        let default_duration =
-            tfhd.default_sample_duration.or(trex.map(|t| t.default_sample_duration)).unwrap_or(0);
+        let default_duration = tfhd.default_sample_duration.or(trex.map(|t| t.default_sample_duration)).unwrap_or(0);
         for i in 0..trun.sample_count as usize {
             let size = trun.sample_sizes.get(i).copied().unwrap_or(default_size);
             // Version-1 trun offsets are signed; version 0 ones are small enough that the

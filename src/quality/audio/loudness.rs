@@ -17,6 +17,7 @@ const LOUDNESS_OFFSET: f64 = -0.691;
 /// Gating block length and hop, seconds (400 ms, 75 % overlap).
 const BLOCK_S: f64 = 0.4;
 const HOP_S: f64 = 0.1;
+const HOPS_PER_BLOCK: usize = 4;
 /// The rate at which BS.1770 tabulates the K-weighting filter.
 const STANDARD_RATE: u32 = 48_000;
 /// Below this rate the bilinear redesign of the K-weighting drifts from the 48 kHz filter's
@@ -49,14 +50,15 @@ pub struct Biquad {
 }
 
 impl Biquad {
-    /// Filters `x` (transposed direct form II, f64 state).
+    /// Filters `x` in direct form I (f64 state): only `-a1 * y[n-1]` is on the sample-to-sample
+    /// dependency chain, one multiply-add per sample, where transposed form II has two.
     fn run(&self, x: impl Iterator<Item = f64>) -> impl Iterator<Item = f64> {
         let (b, a) = (self.b, self.a);
-        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        let (mut x1, mut x2, mut y1, mut y2) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         x.map(move |v| {
-            let y = b[0] * v + s1;
-            s1 = b[1] * v - a[1] * y + s2;
-            s2 = b[2] * v - a[2] * y;
+            let partial = b[0] * v + b[1] * x1 + b[2] * x2 - a[2] * y2;
+            let y = partial - a[1] * y1;
+            (x2, x1, y2, y1) = (x1, v, y1, y);
             y
         })
     }
@@ -99,23 +101,27 @@ pub fn block_powers(samples: &[f32], rate: u32) -> Vec<f64> {
         );
         return block_powers(&up, STANDARD_RATE);
     }
-    let block = (BLOCK_S * rate as f64).round() as usize;
+    // A block is exactly four hops (400 ms = 4 x 100 ms; at rates that are not a multiple of
+    // 10 Hz the block is 4 x the rounded hop), so only per-hop sums are kept: memory stays
+    // O(blocks) however long the signal.
     let hop = (HOP_S * rate as f64).round().max(1.0) as usize;
-    if block == 0 || samples.len() < block {
+    let block = HOPS_PER_BLOCK * hop;
+    if samples.len() < block {
         return Vec::new();
     }
     let (shelf, hp) = k_weighting(rate);
-    // Prefix sums of the squared weighted signal make every overlapping block O(1).
     let weighted = hp.run(shelf.run(samples.iter().map(|s| *s as f64)));
-    let mut prefix = Vec::with_capacity(samples.len() + 1);
-    prefix.push(0.0f64);
+    let n_hops = samples.len() / hop;
+    let mut hop_sums = Vec::with_capacity(n_hops);
     let mut acc = 0.0f64;
-    for y in weighted {
+    for (i, y) in weighted.take(n_hops * hop).enumerate() {
         acc += y * y;
-        prefix.push(acc);
+        if (i + 1) % hop == 0 {
+            hop_sums.push(acc);
+            acc = 0.0;
+        }
     }
-    let n_blocks = (samples.len() - block) / hop + 1;
-    (0..n_blocks).map(|j| (prefix[j * hop + block] - prefix[j * hop]) / block as f64).collect()
+    hop_sums.windows(HOPS_PER_BLOCK).map(|w| w.iter().sum::<f64>() / block as f64).collect()
 }
 
 fn lufs(power: f64) -> f64 {

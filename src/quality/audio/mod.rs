@@ -24,5 +24,5 @@ pub fn scorers() -> Vec<ScorerInfo> {
         lower_better_raw: false,
         default: true,
         build: signal::build,
-    }]
+    }, speech_mos::info()]
 }

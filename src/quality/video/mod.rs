@@ -140,7 +140,10 @@ impl Scorer for VideoScorer {
         let mut reasons = Vec::new();
         if let Some(t) = &info.truncated {
             let of = t.frames_declared.map(|d| format!(" of {d}")).unwrap_or_default();
-            reasons.push(format!("truncated: scored the {}{of} frames that are in the file ({})", t.frames_present, t.detail));
+            reasons.push(format!(
+                "truncated: scored the {}{of} frames that are in the file ({})",
+                t.frames_present, t.detail
+            ));
         }
         if let Some(e) = &stopped {
             reasons.push(format!("truncated: decoding stopped after {decoded} frames: {e}"));

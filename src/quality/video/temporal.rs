@@ -77,7 +77,15 @@ impl FrameFeatures {
         let n = (w * h).max(1) as f64;
         hist.iter_mut().for_each(|b| *b /= n);
         let thumb = sums.iter().zip(&counts).map(|(s, c)| (*s / (*c).max(1) as f64) as f32).collect();
-        FrameFeatures { index: frame.index, pts_s: frame.pts_s, mean_luma: total / n, hist, thumb, thumb_w: tw, thumb_h: th }
+        FrameFeatures {
+            index: frame.index,
+            pts_s: frame.pts_s,
+            mean_luma: total / n,
+            hist,
+            thumb,
+            thumb_w: tw,
+            thumb_h: th,
+        }
     }
 }
 
