@@ -7,6 +7,8 @@
 #  3. fetches the real media the quality tests use (scripts/fetch-test-media.sh);
 #  4. runs every test, including those on real weights.
 set -euo pipefail
+# Incremental state is only worth its disk (GBs across the test binaries) on a developer's machine.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cd "$(dirname "$0")/.."
 cargo build --locked
 "${CARGO_TARGET_DIR:-target}/debug/omniscore" models pull --defaults
