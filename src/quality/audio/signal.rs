@@ -111,9 +111,15 @@ pub fn clipping_ratio(x: &[f32]) -> f64 {
 /// Measures mono `samples` at `rate` Hz from a source of `channels` channels.
 pub fn measure(samples: &[f32], rate: u32, channels: usize) -> SignalMeasures {
     let n = samples.len().max(1) as f64;
-    let dc = samples.iter().map(|s| *s as f64).sum::<f64>() / n;
-    let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
-    let blocks = loudness::block_powers(samples, rate);
+    // The loudness meter (48 kHz upsampling and two IIR stages, inherently serial) and the
+    // spectral analysis each take about half the time: run them side by side.
+    let (blocks, (dc, peak, clipping, spectral)) = std::thread::scope(|scope| {
+        let loudness = scope.spawn(|| loudness::block_powers(samples, rate));
+        let dc = samples.iter().map(|s| *s as f64).sum::<f64>() / n;
+        let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
+        let rest = (dc, peak, clipping_ratio(samples), spectral::analyse(samples, rate, dc));
+        (loudness.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), rest)
+    });
     let loudness_lufs = if blocks.is_empty() {
         None
     } else {
@@ -124,10 +130,10 @@ pub fn measure(samples: &[f32], rate: u32, channels: usize) -> SignalMeasures {
     SignalMeasures {
         duration_s: samples.len() as f64 / rate.max(1) as f64,
         peak,
-        clipping: clipping_ratio(samples),
+        clipping,
         dc_offset: dc,
         loudness_lufs,
-        spectral: spectral::analyse(samples, rate, dc),
+        spectral,
     }
 }
 
