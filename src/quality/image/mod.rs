@@ -10,6 +10,7 @@
 
 pub mod aggd;
 pub mod brisque;
+pub mod clip_iqa;
 pub mod local_stats;
 pub mod niqe;
 pub mod resize;
@@ -179,6 +180,7 @@ pub fn scorers() -> Vec<ScorerInfo> {
             default: true,
             build: build_brisque,
         },
+        clip_iqa::info(),
     ]
 }
 
