@@ -31,6 +31,10 @@ pub const BUILTIN_CARDS: &[(&str, &str)] = &[
     ("distillmos.toml", include_str!("../../models/distillmos.toml")),
     ("whisper-tiny.en.toml", include_str!("../../models/whisper-tiny.en.toml")),
     ("whisper-base.toml", include_str!("../../models/whisper-base.toml")),
+    ("blip-image-captioning-large.toml", include_str!("../../models/blip-image-captioning-large.toml")),
+    ("blip-image-captioning-base.toml", include_str!("../../models/blip-image-captioning-base.toml")),
+    ("moondream2.toml", include_str!("../../models/moondream2.toml")),
+    ("clip-vit-base-patch32.toml", include_str!("../../models/clip-vit-base-patch32.toml")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
