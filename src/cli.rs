@@ -47,6 +47,10 @@ pub enum Command {
     /// assessment): files, directories (walked) and glob patterns; a table, JSON lines or CSV.
     #[command(after_help = QUALITY_HELP)]
     Quality(QualityArgs),
+    /// Caption media files on their own, as `score` does before judging: speech transcribed,
+    /// sound described, images and video keyframes captioned (or described from their pixels
+    /// without a captioner), documents and 3D summarised.
+    Caption(CaptionArgs),
     /// List, fetch and verify the local models (judge, embedder, ...).
     Models(crate::runtime::commands::ModelsArgs),
     /// Show the build's features, the devices found and what is installed.
@@ -93,6 +97,56 @@ pub struct QualityArgs {
     pub offline: bool,
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+}
+
+#[derive(Args, Debug)]
+pub struct CaptionArgs {
+    /// Files, directories (walked recursively) or glob patterns (quote them).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+    /// The task's question: conditions the captions of models that take a prompt.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub question: String,
+    /// Treat every file as this modality instead of reading it from the extension.
+    #[arg(long, value_name = "MODALITY", value_parser = parse_modality)]
+    pub modality: Option<Modality>,
+    /// Speech-recognition card [default: whisper-tiny.en].
+    #[arg(long, value_name = "CARD")]
+    pub asr: Option<String>,
+    /// Image-captioner card (blip-image-captioning-large, blip-image-captioning-base, moondream2)
+    /// [default: none: images are described from their pixels].
+    #[arg(long, value_name = "CARD")]
+    pub captioner: Option<String>,
+    #[arg(long, value_enum, default_value_t = crate::caption::command::CaptionFormat::Text)]
+    pub format: crate::caption::command::CaptionFormat,
+    /// Device for the models: auto, cpu, cuda[:N], metal.
+    #[arg(long, value_name = "DEVICE", default_value = "auto")]
+    pub device: DeviceSpec,
+    /// Extra folder to look for model files in first.
+    #[arg(long, value_name = "DIR", env = "OMNISCORE_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Never download a missing model; its captions are skipped with the reason.
+    #[arg(long)]
+    pub offline: bool,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+impl CaptionArgs {
+    pub fn to_request(&self) -> crate::caption::command::CaptionRequest {
+        crate::caption::command::CaptionRequest {
+            paths: self.paths.clone(),
+            modality: self.modality,
+            question: self.question.clone(),
+            asr: self.asr.clone(),
+            captioner: self.captioner.clone(),
+            format: self.format,
+            device: self.device,
+            models: self.models.clone(),
+            offline: self.offline,
+            progress: self.progress,
+        }
+    }
 }
 
 fn parse_modality(s: &str) -> Result<Modality, String> {
@@ -196,6 +250,20 @@ pub struct LocalArgs {
     /// (`omniscore quality --list`) unless a GQ file is imported.
     #[arg(long)]
     pub no_quality: bool,
+    /// Do not caption media items: the judge sees them as bare placeholders. Without it, every
+    /// media item of a response is turned into text first (speech transcribed, the signal
+    /// described, ...); a captioner whose model is missing is skipped with its reason in the
+    /// report.
+    #[arg(long)]
+    pub no_caption: bool,
+    /// Speech-recognition model card for audio captions [default: whisper-tiny.en].
+    #[arg(long, value_name = "CARD")]
+    pub asr: Option<String>,
+    /// Image-captioner card for images, video keyframes and 3D views [default:
+    /// blip-image-captioning-large]; moondream2 is the stronger VLM for workstations.
+    /// Without one installed, images are described from their pixels (size, brightness, colours).
+    #[arg(long, value_name = "CARD")]
+    pub captioner: Option<String>,
 }
 
 impl LocalArgs {
@@ -210,6 +278,9 @@ impl LocalArgs {
             offline: self.offline,
             judge_max_tokens: self.judge_max_tokens,
             quality: !self.no_quality,
+            caption: !self.no_caption,
+            asr: self.asr.clone(),
+            captioner: self.captioner.clone(),
         }
     }
 }

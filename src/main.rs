@@ -107,6 +107,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("{note}");
             Ok(exit_for(summary.unscored))
         }
+        Command::Caption(a) => {
+            let summary = omniscore::caption::command::run(&a.to_request(), &mut std::io::stdout().lock())?;
+            eprintln!("{} files, {} without a caption", summary.files, summary.uncaptioned);
+            Ok(exit_for(summary.uncaptioned))
+        }
         Command::Doctor => {
             print!("{}", omniscore::doctor::report());
             Ok(ExitCode::SUCCESS)

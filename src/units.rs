@@ -17,6 +17,7 @@ pub mod stage {
     pub const IMPORT_GQ: &str = "import-gq";
     pub const IMPORT_ICS: &str = "import-ics";
     pub const QUALITY: &str = "quality";
+    pub const CAPTION: &str = "caption";
 }
 
 /// Where an item's media is, as found when the instance was read.
@@ -180,5 +181,38 @@ impl QualityUnit {
                 .join("; ")
         });
         QualityUnit { results, value, reason }
+    }
+}
+
+/// One piece of an item's caption: what produced it (a model card and the prompt it was given,
+/// or a rule-based description with no model) and its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaptionPart {
+    /// What the text is: `speech`, `sound`, `image`, `keyframe`, `summary`, `view`, `text`.
+    pub kind: String,
+    /// Model card that wrote it; None for descriptions computed from the file itself.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub model: Option<String>,
+    /// The prompt that conditioned the model, when it took one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prompt: Option<String>,
+    pub text: String,
+}
+
+/// Stage `caption`: one response item turned into text for the judge (its parts joined), or why
+/// it could not be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaptionUnit {
+    pub parts: Vec<CaptionPart>,
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+}
+
+impl CaptionUnit {
+    /// Parts joined with "; "; no text (and the reason) when there are none.
+    pub fn from_parts(parts: Vec<CaptionPart>, reason: Option<String>) -> CaptionUnit {
+        let text = (!parts.is_empty()).then(|| parts.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("; "));
+        CaptionUnit { parts, text, reason }
     }
 }

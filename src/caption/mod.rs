@@ -3,7 +3,16 @@
 //! as the official suite does); media items get their caption when a captioner has produced
 //! one, and stay a bare `<tag>` otherwise.
 
+pub mod blip;
+pub mod command;
+pub mod describe;
+pub mod image;
+pub mod item;
+pub mod keyframes;
 pub mod mel;
+pub mod mesh_render;
+pub mod palette;
+pub mod vlm;
 pub mod whisper;
 
 use crate::data::placeholder::substitute;

@@ -52,6 +52,9 @@ pub struct ItemScores {
     /// Each quality scorer's result on this item (local GQ), for reports.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub scorers: Vec<ScorerResult>,
+    /// The text the judge saw for this item (and what wrote it), when it was captioned.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub caption: Option<crate::units::CaptionUnit>,
 }
 
 /// Every score of one instance.
@@ -92,6 +95,8 @@ pub struct Units<'a> {
     pub gq_missing: &'a str,
     /// The local scorers' results per item.
     pub quality: &'a BTreeMap<Tag, Vec<ScorerResult>>,
+    /// Each captioned item's caption unit.
+    pub captions: &'a BTreeMap<Tag, crate::units::CaptionUnit>,
     pub evidence: Evidence,
 }
 
@@ -117,6 +122,7 @@ pub fn compose(u: Units, c: &Composition) -> InstanceScores {
             item: i.clone(),
             gq: u.gq.get(&i.tag).cloned().unwrap_or_else(|| Scored::unknown(i.media.unusable_reason().unwrap_or_else(|| u.gq_missing.to_string()))),
             scorers: u.quality.get(&i.tag).cloned().unwrap_or_default(),
+            caption: u.captions.get(&i.tag).cloned(),
         })
         .collect();
     let gq_failed = items.iter().filter(|i| i.gq.value.is_none()).count();

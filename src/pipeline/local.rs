@@ -52,6 +52,12 @@ pub struct LocalModels {
     pub judge_max_tokens: Option<usize>,
     /// Score GQ with the local quality scorers (unless a GQ file is imported).
     pub quality: bool,
+    /// Caption media items for the judge.
+    pub caption: bool,
+    /// ASR card; None: the default.
+    pub asr: Option<String>,
+    /// Image-captioner card; None: the default.
+    pub captioner: Option<String>,
 }
 
 impl LocalModels {
@@ -155,6 +161,11 @@ impl Engines {
         Ok(Engines { judge, embedder, judge_sc, judge_ics, used })
     }
 
+    /// Whether a model reads the response text (captions are wasted otherwise).
+    pub(super) fn judges_responses(&self) -> bool {
+        self.judge.is_some() || self.embedder.is_some()
+    }
+
     pub(super) fn runs_anything(&self) -> bool {
         self.judge.is_some() || self.embedder.is_some()
     }
@@ -164,11 +175,16 @@ impl Engines {
     }
 
     /// Judges (and embeds) one case, reusing stored units; records their keys in `keys`.
-    pub(super) fn judge_case(&self, store: &Store, case: &Case, keys: &mut CaseKeys) -> Result<(), PipelineError> {
+    pub(super) fn judge_case(
+        &self,
+        store: &Store,
+        case: &Case,
+        captions: &BTreeMap<crate::data::Tag, String>,
+        keys: &mut CaseKeys,
+    ) -> Result<(), PipelineError> {
         let Some((response, _)) = &case.response else { return Ok(()) };
         let gt = case.ground_truth;
-        // Captions arrive with the captioner; until then media items stay bare placeholders.
-        let candidate = captioned_response(response, &BTreeMap::new());
+        let candidate = captioned_response(response, captions);
 
         if let Some(judge) = &self.judge {
             let mut criteria = Vec::new();

@@ -2,6 +2,7 @@
 //! compose -> report. Every unit goes into the store as it finishes; the report is rendered
 //! from the store alone, so `omniscore report` can re-render it without the inputs.
 
+mod caption;
 mod imports;
 mod local;
 mod quality;
@@ -9,6 +10,7 @@ mod render;
 
 pub use local::{LocalModels, ModelsUsed, ScMode};
 
+use crate::caption::item::ItemCaptioner;
 use crate::cases::{join, read_ground_truth, structure_unit, Case, Inputs};
 use crate::data::unim::OpenError;
 use crate::data::Tag;
@@ -20,6 +22,7 @@ use crate::report::ReportError;
 use crate::store::{Store, StoreError, UnitKey};
 use crate::units::{stage, ScScale, StructureUnit};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Name of the run record a `report` re-renders.
@@ -82,6 +85,9 @@ struct CaseKeys {
     /// Local quality units: (item, fingerprint).
     #[serde(default)]
     quality: Vec<(Tag, String)>,
+    /// Caption units: (item, fingerprint).
+    #[serde(default)]
+    captioned: Vec<(Tag, String)>,
 }
 
 /// What a finished run leaves in the store so its report can be re-rendered.
@@ -98,6 +104,9 @@ struct Manifest {
     /// The quality scorers that gave GQ (empty: GQ only from an import, or none).
     #[serde(default)]
     quality: Vec<String>,
+    /// The caption rules and models in use (empty: no captions).
+    #[serde(default)]
+    captioner: Vec<String>,
     cases: Vec<CaseKeys>,
     problems: Vec<Problem>,
 }
@@ -196,6 +205,13 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
         Some(local) if local.quality && req.imports.gq.is_none() => Some(quality::QualityEngines::load(&local.scorer_context(req.progress)?)),
         _ => None,
     };
+    // Captions only matter to a judge that reads the response.
+    let captioner = match (&req.local, &engines) {
+        (Some(local), Some(e)) if local.caption && e.judges_responses() => {
+            Some(ItemCaptioner::load(&local.scorer_context(req.progress)?, local.asr.as_deref(), local.captioner.as_deref()))
+        }
+        _ => None,
+    };
     let mut problems = Problems { strict: req.strict, list: Vec::new() };
     let mut cases: Vec<CaseKeys> = Vec::new();
     let mut order: Vec<(String, Vec<Tag>)> = Vec::new();
@@ -208,8 +224,12 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
         if let Some(quality) = &quality {
             quality.score_case(&store, case, &unit, &mut keys)?;
         }
+        let captions = match &captioner {
+            Some(c) => caption::caption_case(c, &store, case, &unit, &mut keys)?,
+            None => BTreeMap::new(),
+        };
         if let Some(engines) = &engines {
-            engines.judge_case(&store, case, &mut keys)?;
+            engines.judge_case(&store, case, &captions, &mut keys)?;
         }
         cases.push(keys);
         Ok(())
@@ -224,6 +244,7 @@ pub fn score(req: &ScoreRequest) -> Result<Outcome, PipelineError> {
         composition: req.composition.clone(),
         local: engines.as_ref().map(|e| e.used()),
         quality: quality.as_ref().map(|q| q.names()).unwrap_or_default(),
+        captioner: captioner.as_ref().map(|c| c.models()).unwrap_or_default(),
         cases,
         problems: problems.list,
     };

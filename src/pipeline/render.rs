@@ -7,7 +7,7 @@ use crate::data::Tag;
 use crate::metrics::compose::{compose, imported_gq, InstanceScores, Scored, Units, NOT_IN_GQ_IMPORT, NO_GQ_SOURCE};
 use crate::report::{self, Report};
 use crate::store::{Store, UnitKey};
-use crate::units::{stage, EmbeddingUnit, Evidence, GqImport, IcsImport, JudgementUnit, QualityUnit, ScImport, StructureUnit};
+use crate::units::{stage, CaptionUnit, EmbeddingUnit, Evidence, GqImport, IcsImport, JudgementUnit, QualityUnit, ScImport, StructureUnit};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -96,7 +96,11 @@ fn instance_scores(store: &Store, m: &Manifest, c: &CaseKeys, structure: &Struct
     } else {
         (Scored::unknown(NO_ICS_SOURCE), Scored::unknown(NO_ICS_SOURCE))
     };
-    let units = Units { structure, sc, hc, sh, gq: &gq, gq_missing, quality: &quality, evidence };
+    let mut captions = BTreeMap::new();
+    for (tag, fp) in &c.captioned {
+        captions.insert(*tag, load::<CaptionUnit>(store, c, tag, stage::CAPTION, fp)?);
+    }
+    let units = Units { structure, sc, hc, sh, gq: &gq, gq_missing, quality: &quality, captions: &captions, evidence };
     Ok(compose(units, &m.composition))
 }
 
