@@ -15,3 +15,11 @@ pub fn combine(parts: &[&[u8]]) -> String {
     }
     hex::encode(h.finalize())
 }
+
+/// Content hash of a file (streamed): a changed file is processed again, a moved one is not.
+pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}

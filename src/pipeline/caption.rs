@@ -12,14 +12,6 @@ use crate::units::{stage, CaptionUnit, MediaStatus, StructureUnit};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Content hash of a media file: a changed file is captioned again, a moved one is not.
-fn file_digest(path: &Path) -> std::io::Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
-    Ok(hex::encode(h.finalize()))
-}
-
 /// Captions the case's media items, reusing stored units; records their keys and returns the
 /// captions the judge should see (items without one stay bare placeholders).
 pub(super) fn caption_case(
@@ -40,7 +32,7 @@ pub(super) fn caption_case(
             continue; // inline text: shown as written (caption::captioned_response)
         }
         let MediaStatus::Present { path } = &item.media else { continue };
-        let Ok(digest) = file_digest(Path::new(path)) else { continue };
+        let Ok(digest) = crate::fingerprint::file_sha256(Path::new(path)) else { continue };
         let fp = combine(&[stage::CAPTION.as_bytes(), models.as_bytes(), digest.as_bytes(), question.as_bytes()]);
         let key = UnitKey::new(&unit.id, &item.tag.to_string(), stage::CAPTION, fp.clone());
         let stored: Option<CaptionUnit> = store.get(&key)?;

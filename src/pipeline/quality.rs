@@ -9,7 +9,6 @@ use crate::fingerprint::combine;
 use crate::quality::{registry, Scorer, ScorerContext};
 use crate::store::{Store, UnitKey};
 use crate::units::{stage, MediaStatus, QualityUnit, ScorerResult, StructureUnit};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -19,13 +18,6 @@ const QUALITY_VERSION: &[u8] = b"quality/v1";
 pub(super) struct QualityEngines {
     /// Per modality, the default scorers, or why each could not be built.
     scorers: BTreeMap<Modality, Vec<(String, Result<Box<dyn Scorer>, String>)>>,
-}
-
-/// Content hash of a media file: a changed file is rescored, a moved one is not.
-fn file_digest(path: &Path) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
-    Ok(hex::encode(h.finalize()))
 }
 
 impl QualityEngines {
@@ -53,7 +45,7 @@ impl QualityEngines {
             let Some(scorers) = self.scorers.get(&item.modality).filter(|s| !s.is_empty()) else { continue };
             // What the item is: a file's content hash, or inline text (code).
             let (subject, inline): (String, Option<&str>) = match &item.media {
-                MediaStatus::Present { path } => match file_digest(Path::new(path)) {
+                MediaStatus::Present { path } => match crate::fingerprint::file_sha256(Path::new(path)) {
                     Ok(d) => (d, None),
                     Err(_) => continue, // vanished since the structure pass: reported there on rerun
                 },
