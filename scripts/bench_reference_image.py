@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Times the Python references (skvideo.measure.niqe, brisque.BRISQUE.score) on the images that
 benches/quality_image.rs writes, for the ratio to omniscore's figures (same machine, same run).
+The bench runs it itself after its own timings when OMNISCORE_BENCH_PYTHON names the Python:
+
+    OMNISCORE_BENCH_PYTHON=/tmp/iqa-venv/bin/python cargo bench --bench quality_image
+
+or by hand:
 
     python scripts/bench_reference_image.py /tmp/omniscore-bench-images/bench_*.png
 

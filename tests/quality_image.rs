@@ -288,3 +288,20 @@ fn both_scorers_are_registered_as_image_defaults() {
     }
 }
 
+
+/// The allocation-free entry points (`resize::weighted_grey`, then `niqe_on` / `brisque_on`
+/// on the owned buffer) give the registered scorers' raw values exactly, so the scorers can
+/// switch to them without changing a score. The weights are the scorers' (skvideo's BT.601
+/// luma for NIQE, skimage's rgb2gray for BRISQUE).
+#[test]
+fn owned_buffer_entry_points_equal_the_scorers() {
+    use omniscore::quality::image::{brisque, niqe, resize::weighted_grey};
+    let cpu = candle_core::Device::Cpu;
+    // 500x333: crops to 480x288 for NIQE's patch grid; odd sides for BRISQUE's resize.
+    let image = textured(500, 333);
+    let (w, h) = (500, 333);
+    let fast = niqe::niqe_on(weighted_grey(image.as_raw(), [0.2989, 0.5870, 0.1140]), h, w, &cpu);
+    assert_eq!(fast.unwrap(), raw_score("niqe", &image));
+    let fast = brisque::brisque_on(weighted_grey(image.as_raw(), [0.2125, 0.7154, 0.0721]), h, w, &cpu);
+    assert_eq!(fast.unwrap(), raw_score("brisque", &image));
+}

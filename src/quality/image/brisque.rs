@@ -11,7 +11,7 @@
 //! score = sum_i coef_i exp(-gamma |x - sv_i|^2) - rho. Lower is better (about 0-100).
 
 use super::aggd::aggd_brisque;
-use super::local_stats::{Mscn, PairMode, PairedStats, MAPS, STATS};
+use super::local_stats::{Mscn, MscnPairedStats, PairMode, PairedStats, MAPS, STATS};
 use super::resize::half_opencv_cubic;
 use candle_core::{Device, Tensor};
 use std::sync::OnceLock;
@@ -56,13 +56,39 @@ fn model() -> Result<&'static Svr, String> {
 
 /// BRISQUE of a 0..255 grey image (skimage weights, row-major h x w).
 pub fn brisque(grey: &[f32], h: usize, w: usize) -> Result<f64, String> {
+    brisque_on(grey.to_vec(), h, w, &Device::Cpu)
+}
+
+/// [`brisque`] of an owned grey buffer (no copy), with the local statistics computed on
+/// `device` (the CPU, or a CUDA / Metal device with those features).
+pub fn brisque_on(grey: Vec<f32>, h: usize, w: usize, device: &Device) -> Result<f64, String> {
     if h < MIN_SIDE || w < MIN_SIDE {
-        return Err(format!("BRISQUE needs at least {MIN_SIDE}x{MIN_SIDE} pixels, got {w}x{h}"));
+        return Err(format!(
+            "BRISQUE needs at least {MIN_SIDE}x{MIN_SIDE} pixels, got {w}x{h}"
+        ));
+    }
+    if grey.len() != h * w {
+        return Err(format!(
+            "BRISQUE: {} grey values for a {w}x{h} image",
+            grey.len()
+        ));
     }
     let svr = model()?;
-    let (half, hh, hw) = half_opencv_cubic(grey, h, w);
-    let full = scale_features(grey.to_vec(), h, w).map_err(|e| format!("BRISQUE: {e}"))?;
-    let second = scale_features(half, hh, hw).map_err(|e| format!("BRISQUE: {e}"))?;
+    let (half, hh, hw) = half_opencv_cubic(&grey, h, w);
+    let (full, second) = if device.is_cpu() {
+        // The two scales are independent: run them side by side (each is parallel inside).
+        rayon::join(
+            || scale_features(grey, h, w, device),
+            || scale_features(half, hh, hw, device),
+        )
+    } else {
+        (
+            scale_features(grey, h, w, device),
+            scale_features(half, hh, hw, device),
+        )
+    };
+    let full = full.map_err(|e| format!("BRISQUE: {e}"))?;
+    let second = second.map_err(|e| format!("BRISQUE: {e}"))?;
     let mut features = [0f64; FEATURES];
     features[..FEATURES_PER_SCALE].copy_from_slice(&full);
     features[FEATURES_PER_SCALE..].copy_from_slice(&second);
@@ -71,12 +97,24 @@ pub fn brisque(grey: &[f32], h: usize, w: usize) -> Result<f64, String> {
 
 /// The 18 features of one scale: [alpha, variance] of the MSCN map, then
 /// [alpha, mean, sigma_l^2, sigma_r^2] of the horizontal, vertical and two diagonal products.
-fn scale_features(image: Vec<f32>, h: usize, w: usize) -> candle_core::Result<[f64; FEATURES_PER_SCALE]> {
-    let x = Tensor::from_vec(image, (h, w), &Device::Cpu)?;
-    let mscn = x.apply_op1_no_bwd(&Mscn::new(MSCN_C))?;
-    let stats = mscn.apply_op1_no_bwd(&PairedStats { patch: None, mode: PairMode::Crop })?;
+fn scale_features(
+    image: Vec<f32>,
+    h: usize,
+    w: usize,
+    device: &Device,
+) -> candle_core::Result<[f64; FEATURES_PER_SCALE]> {
+    let x = Tensor::from_vec(image, (h, w), &Device::Cpu)?.to_device(device)?;
+    let op = MscnPairedStats {
+        mscn: Mscn::new(MSCN_C),
+        stats: PairedStats {
+            patch: None,
+            mode: PairMode::Crop,
+        },
+    };
+    let stats = x.apply_op1_no_bwd(&op)?;
     let stats = stats.flatten_all()?.to_vec1::<f32>()?;
-    let map = |m: usize| -> [f64; STATS] { std::array::from_fn(|k| f64::from(stats[m * STATS + k])) };
+    let map =
+        |m: usize| -> [f64; STATS] { std::array::from_fn(|k| f64::from(stats[m * STATS + k])) };
     let mut f = [0f64; FEATURES_PER_SCALE];
     let (alpha, _, sl, sr) = aggd_brisque(&map(0));
     f[0] = alpha;

