@@ -86,13 +86,20 @@ pub struct QualityArgs {
     /// Files scored at once [default: the number of CPU cores].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Device for learned scorers: auto, cpu, cuda[:N], metal.
+    #[command(flatten)]
+    pub run: MediaRunArgs,
+}
+
+/// Where the models of `quality` and `caption` run and come from.
+#[derive(Args, Debug)]
+pub struct MediaRunArgs {
+    /// Device for the models: auto, cpu, cuda[:N], metal.
     #[arg(long, value_name = "DEVICE", default_value = "auto")]
     pub device: DeviceSpec,
     /// Extra folder to look for model files in first.
     #[arg(long, value_name = "DIR", env = "OMNISCORE_MODELS")]
     pub models: Option<PathBuf>,
-    /// Never download a missing model; a scorer without its weights gives null with the reason.
+    /// Never download a missing model; what needs it gives null (or is skipped) with the reason.
     #[arg(long)]
     pub offline: bool,
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
@@ -119,17 +126,8 @@ pub struct CaptionArgs {
     pub captioner: Option<String>,
     #[arg(long, value_enum, default_value_t = crate::caption::command::CaptionFormat::Text)]
     pub format: crate::caption::command::CaptionFormat,
-    /// Device for the models: auto, cpu, cuda[:N], metal.
-    #[arg(long, value_name = "DEVICE", default_value = "auto")]
-    pub device: DeviceSpec,
-    /// Extra folder to look for model files in first.
-    #[arg(long, value_name = "DIR", env = "OMNISCORE_MODELS")]
-    pub models: Option<PathBuf>,
-    /// Never download a missing model; its captions are skipped with the reason.
-    #[arg(long)]
-    pub offline: bool,
-    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
-    pub progress: ProgressMode,
+    #[command(flatten)]
+    pub run: MediaRunArgs,
 }
 
 impl CaptionArgs {
@@ -141,10 +139,10 @@ impl CaptionArgs {
             asr: self.asr.clone(),
             captioner: self.captioner.clone(),
             format: self.format,
-            device: self.device,
-            models: self.models.clone(),
-            offline: self.offline,
-            progress: self.progress,
+            device: self.run.device,
+            models: self.run.models.clone(),
+            offline: self.run.offline,
+            progress: self.run.progress,
         }
     }
 }

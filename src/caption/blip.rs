@@ -395,12 +395,7 @@ pub fn tiny_config() -> blip::Config {
 pub fn write_random_checkpoint(dir: &Path, cfg: &blip::Config, seed: u64) -> Result<(PathBuf, PathBuf), CaptionError> {
     let tensors = random_checkpoint(seed, |vb| blip::BlipForConditionalGeneration::new(cfg, vb).map(|_| ()))
         .map_err(candle_err("random blip", "making the weights"))?;
-    let weights = dir.join(WEIGHTS_FILE);
-    candle_core::safetensors::save(&tensors, &weights).map_err(candle_err("random blip", "writing the weights"))?;
-    let tokenizer = dir.join(TOKENIZER_FILE);
-    std::fs::write(&tokenizer, tiny_tokenizer_json())
-        .map_err(|source| CaptionError::Io { path: tokenizer.clone(), source })?;
-    Ok((weights, tokenizer))
+    super::image::save_checkpoint(dir, "random blip", &tensors, (WEIGHTS_FILE, TOKENIZER_FILE), &tiny_tokenizer_json())
 }
 
 #[cfg(test)]

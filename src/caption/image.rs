@@ -347,6 +347,22 @@ impl SimpleBackend for RandomBackend {
     }
 }
 
+/// Writes `tensors` as `dir/weights_file` (safetensors) and `tokenizer_json` as
+/// `dir/tokenizer_file`: a test checkpoint in the Hub layout. Returns (weights, tokenizer).
+pub fn save_checkpoint(
+    dir: &std::path::Path,
+    model: &str,
+    tensors: &HashMap<String, Tensor>,
+    (weights_file, tokenizer_file): (&str, &str),
+    tokenizer_json: &str,
+) -> Result<(PathBuf, PathBuf), CaptionError> {
+    let weights = dir.join(weights_file);
+    candle_core::safetensors::save(tensors, &weights).map_err(candle_err(model, "writing the weights"))?;
+    let tokenizer = dir.join(tokenizer_file);
+    std::fs::write(&tokenizer, tokenizer_json).map_err(|source| CaptionError::Io { path: tokenizer.clone(), source })?;
+    Ok((weights, tokenizer))
+}
+
 /// A deterministic random checkpoint for whatever model `build` constructs from the VarBuilder:
 /// every tensor it reads, by name (the names the real checkpoints use), in f32. Tests and
 /// benches write it as safetensors and load it back through the normal loading path.

@@ -390,12 +390,7 @@ pub fn write_random_checkpoint(dir: &Path, cfg: &VlmConfig, seed: u64) -> Result
         .map(|(k, v)| v.to_dtype(DType::F16).map(|v| (k, v)))
         .collect::<candle_core::Result<std::collections::HashMap<_, _>>>()
         .map_err(err("converting the weights"))?;
-    let weights = dir.join(WEIGHTS_FILE);
-    candle_core::safetensors::save(&tensors, &weights).map_err(err("writing the weights"))?;
-    let tokenizer = dir.join(TOKENIZER_FILE);
-    std::fs::write(&tokenizer, tiny_tokenizer_json())
-        .map_err(|source| CaptionError::Io { path: tokenizer.clone(), source })?;
-    Ok((weights, tokenizer))
+    super::image::save_checkpoint(dir, "random moondream", &tensors, (WEIGHTS_FILE, TOKENIZER_FILE), &tiny_tokenizer_json())
 }
 
 #[cfg(test)]

@@ -49,17 +49,17 @@ pub enum CommandError {
 
 pub fn run(args: &QualityArgs) -> Result<BatchSummary, CommandError> {
     let ctx = ScorerContext {
-        device: open(args.device)?,
-        store: ModelStore::new(args.models.clone()),
-        offline: args.offline,
-        progress: args.progress,
+        device: open(args.run.device)?,
+        store: ModelStore::new(args.run.models.clone()),
+        offline: args.run.offline,
+        progress: args.run.progress,
     };
     let mut req = BatchRequest {
         found: discover(&args.paths, args.modality),
         scorers: args.scorers.clone(),
         ctx,
         jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        progress: args.progress,
+        progress: args.run.progress,
         done: Default::default(),
     };
     match &args.output {
