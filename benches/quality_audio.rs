@@ -47,7 +47,7 @@ fn files() -> Vec<PathBuf> {
 fn bench(c: &mut Criterion) {
     let scorer = registry::build(signal::NAME, &ScorerContext::cpu()).unwrap();
     let mut group = c.benchmark_group("audio-signal");
-    group.sample_size(10).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    group.sample_size(40).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
     for path in files() {
         let decoded = audio::decode(&path).unwrap();
         let audio_ms = (decoded.duration_s() * 1000.0).round() as u64;

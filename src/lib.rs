@@ -20,3 +20,4 @@ pub mod media;
 pub mod quality;
 pub mod nn;
 pub mod runtime;
+mod simd;

@@ -11,6 +11,8 @@
 //!   error.
 //! - `resample` is a polyphase Kaiser-windowed sinc (see its doc comment for the filter).
 
+mod wav;
+
 use super::MediaError;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -75,6 +77,15 @@ pub fn decode(path: &Path) -> Result<Audio, MediaError> {
     if meta.len() == 0 {
         return Err(MediaError::decode(path, "empty file (0 bytes)"));
     }
+    if let Some(audio) = wav::decode_simple(path, MAX_DECODE_SECONDS, MAX_DECODE_SAMPLES) {
+        return Ok(audio);
+    }
+    decode_general(path)
+}
+
+/// Decodes `path` with symphonia (any container and codec it reads), reporting cuts and
+/// corrupt packets.
+fn decode_general(path: &Path) -> Result<Audio, MediaError> {
     let ext = super::extension(path);
     let (probed, reopened) = match probe(path, &ext, true) {
         Ok(p) => (p, None),
@@ -405,7 +416,7 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
 /// `resample` with a chosen filter length (zero crossings per side) and Kaiser beta, for
 /// callers that need less stopband than `resample`'s -100 dB (the loudness meter's 48 kHz
 /// upsampling) and want the shorter filter's speed.
-pub(crate) fn resample_with(samples: &[f32], from: u32, to: u32, zero_crossings: usize, beta: f64) -> Vec<f32> {
+fn resample_with(samples: &[f32], from: u32, to: u32, zero_crossings: usize, beta: f64) -> Vec<f32> {
     if from == to || samples.is_empty() || from == 0 || to == 0 {
         return samples.to_vec();
     }

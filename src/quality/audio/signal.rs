@@ -77,49 +77,87 @@ pub struct SignalMeasures {
     pub spectral: spectral::Analysis,
 }
 
-/// Share of clipped samples (see the module table).
-pub fn clipping_ratio(x: &[f32]) -> f64 {
+/// Sum of the samples (f64) and the peak magnitude, in one pass with eight lanes each so that
+/// both vectorise (a single f64 accumulator or `f32::max` fold would not).
+fn sum_and_peak(x: &[f32]) -> (f64, f32) {
+    let mut sums = [0f64; 8];
+    let mut peaks = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            sums[i] += c[i] as f64;
+            let a = c[i].abs();
+            peaks[i] = if a > peaks[i] { a } else { peaks[i] };
+        }
+    }
+    let sum = sums.iter().sum::<f64>() + tail.iter().map(|v| *v as f64).sum::<f64>();
+    let peak = peaks.iter().chain(tail.iter()).fold(0f32, |m, v| m.max(v.abs()));
+    (sum, peak)
+}
+
+/// Index of the first sample at `from` or later whose magnitude is at least `level`. Scans
+/// blocks of 16 without an early exit inside a block, so the common case (no such sample in
+/// the block) vectorises.
+fn next_at_least(x: &[f32], from: usize, level: f32) -> Option<usize> {
+    const BLOCK: usize = 16;
+    let mut start = from;
+    while start < x.len() {
+        let end = (start + BLOCK).min(x.len());
+        let block = &x[start..end];
+        if block.iter().fold(false, |hit, v| hit | (v.abs() >= level)) {
+            return block.iter().position(|v| v.abs() >= level).map(|p| start + p);
+        }
+        start = end;
+    }
+    None
+}
+
+/// Share of clipped samples (see the module table), for a signal whose peak magnitude is `peak`.
+fn clipping_ratio_with_peak(x: &[f32], peak: f32) -> f64 {
     if x.is_empty() {
         return 0.0;
     }
-    let peak = x.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let flat_level = if peak >= FLAT_MIN_PEAK { peak * FLAT_PEAK_SHARE } else { f32::INFINITY };
-    let mut clipped = 0usize;
-    let mut run = 0usize; // length of the current flat run at a high level
-    for (i, v) in x.iter().enumerate() {
-        let high = v.abs() >= flat_level;
-        let same = i > 0 && (v - x[i - 1]).abs() <= FLAT_TOLERANCE;
-        if high && same && run > 0 {
-            run += 1;
-        } else {
-            // Close the previous run; its samples were not counted yet unless at full scale.
-            if run >= FLAT_RUN {
-                clipped += x[i - run..i].iter().filter(|s| s.abs() < CLIP_FULL_SCALE).count();
+    let full_scale = x.iter().filter(|v| v.abs() >= CLIP_FULL_SCALE).count();
+    let mut flat_below_full_scale = 0usize;
+    if peak >= FLAT_MIN_PEAK {
+        // A flat run starts at a high sample and goes on while the next is high and equal to
+        // the previous; only runs of FLAT_RUN or more count, and their full-scale samples are
+        // counted above already.
+        let level = peak * FLAT_PEAK_SHARE;
+        let mut i = 0;
+        while let Some(start) = next_at_least(x, i, level) {
+            i = start + 1;
+            while i < x.len() && x[i].abs() >= level && (x[i] - x[i - 1]).abs() <= FLAT_TOLERANCE {
+                i += 1;
             }
-            run = usize::from(high);
-        }
-        if v.abs() >= CLIP_FULL_SCALE {
-            clipped += 1;
+            if i - start >= FLAT_RUN {
+                flat_below_full_scale += x[start..i].iter().filter(|s| s.abs() < CLIP_FULL_SCALE).count();
+            }
         }
     }
-    if run >= FLAT_RUN {
-        clipped += x[x.len() - run..].iter().filter(|s| s.abs() < CLIP_FULL_SCALE).count();
-    }
-    clipped as f64 / x.len() as f64
+    (full_scale + flat_below_full_scale) as f64 / x.len() as f64
+}
+
+/// Share of clipped samples (see the module table).
+pub fn clipping_ratio(x: &[f32]) -> f64 {
+    clipping_ratio_with_peak(x, sum_and_peak(x).1)
 }
 
 /// Measures mono `samples` at `rate` Hz from a source of `channels` channels.
 pub fn measure(samples: &[f32], rate: u32, channels: usize) -> SignalMeasures {
     let n = samples.len().max(1) as f64;
-    // The loudness meter (48 kHz upsampling and two IIR stages, inherently serial) and the
-    // spectral analysis each take about half the time: run them side by side.
-    let (blocks, (dc, peak, clipping, spectral)) = std::thread::scope(|scope| {
-        let loudness = scope.spawn(|| loudness::block_powers(samples, rate));
-        let dc = samples.iter().map(|s| *s as f64).sum::<f64>() / n;
-        let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
-        let rest = (dc, peak, clipping_ratio(samples), spectral::analyse(samples, rate, dc));
-        (loudness.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), rest)
-    });
+    // The loudness meter (a serial IIR) runs beside the spectral analysis, whose frames rayon
+    // spreads over the threads that are free.
+    let (blocks, (dc, peak, clipping, spectral)) = rayon::join(
+        || loudness::block_powers(samples, rate),
+        || {
+            let (sum, peak) = sum_and_peak(samples);
+            let dc = sum / n;
+            let clipping = clipping_ratio_with_peak(samples, peak);
+            (dc, peak as f64, clipping, spectral::analyse(samples, rate, dc))
+        },
+    );
     let loudness_lufs = if blocks.is_empty() {
         None
     } else {
@@ -256,6 +294,54 @@ mod tests {
         // Clipped at 1 then attenuated to 0.5: flat tops well below full scale.
         let soft: Vec<f32> = hard.iter().map(|v| v * 0.5).collect();
         assert!((clipping_ratio(&soft) - clipping_ratio(&hard)).abs() < 0.01);
+    }
+
+    /// The sample-by-sample definition the fast `clipping_ratio` must reproduce.
+    fn clipping_ratio_reference(x: &[f32]) -> f64 {
+        let peak = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let flat_level = if peak >= FLAT_MIN_PEAK { peak * FLAT_PEAK_SHARE } else { f32::INFINITY };
+        let (mut clipped, mut run) = (0usize, 0usize);
+        for (i, v) in x.iter().enumerate() {
+            let high = v.abs() >= flat_level;
+            let same = i > 0 && (v - x[i - 1]).abs() <= FLAT_TOLERANCE;
+            if high && same && run > 0 {
+                run += 1;
+            } else {
+                if run >= FLAT_RUN {
+                    clipped += x[i - run..i].iter().filter(|s| s.abs() < CLIP_FULL_SCALE).count();
+                }
+                run = usize::from(high);
+            }
+            if v.abs() >= CLIP_FULL_SCALE {
+                clipped += 1;
+            }
+        }
+        if run >= FLAT_RUN {
+            clipped += x[x.len() - run..].iter().filter(|s| s.abs() < CLIP_FULL_SCALE).count();
+        }
+        clipped as f64 / x.len().max(1) as f64
+    }
+
+    #[test]
+    fn fast_clipping_ratio_matches_the_sample_by_sample_definition() {
+        let mut seed = 3u64;
+        for case in 0..40 {
+            let n = 1 + case * 37;
+            let gain = 0.5 + case as f32 * 0.1;
+            let x: Vec<f32> = (0..n)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let noise = ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2;
+                    // Quantised so that flat runs occur at many levels, then clipped and scaled.
+                    let v = ((i as f32 * 0.05).sin() * gain + noise).clamp(-1.0, 1.0);
+                    (v * 16.0).round() / 16.0 * if case % 3 == 0 { 0.5 } else { 1.0 }
+                })
+                .collect();
+            assert_eq!(clipping_ratio(&x), clipping_ratio_reference(&x), "case {case}");
+            let (sum, peak) = sum_and_peak(&x);
+            assert_eq!(peak, x.iter().fold(0f32, |m, v| m.max(v.abs())));
+            assert!((sum - x.iter().map(|v| *v as f64).sum::<f64>()).abs() < 1e-9);
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! weights at source offsets 2x + c; those run through a fixed-tap loop over the even and odd
 //! samples of the row, which vectorises, and sum in the same order as the general path.
 
-use super::local_stats::{dispatch_avx2, dispatch_avx512};
+use crate::simd::dispatch_avx512;
 use rayon::prelude::*;
 
 /// Pillow's bicubic parameter.

@@ -13,6 +13,7 @@
 use super::lanes::Avx2Lanes;
 use super::lanes::{LaneSums, Lanes, PlainLanes};
 use super::{PairMode, MAPS, STATS, WINDOW_RADIUS, WINDOW_TAPS};
+use crate::simd::{dispatch_avx2, dispatch_avx512};
 use rayon::prelude::*;
 
 /// MSCN output rows per parallel task of [`mscn_cpu`]. Each band first correlates the six
