@@ -10,11 +10,14 @@
 //! is audio seconds per wall second. "stage-*" entries split one clip of each kind into decode,
 //! loudness, spectral analysis and clipping, to show where the time goes.
 //!
-//! Measured 2025-11-22 on the shared 2-core box (load average 2-7 from parallel builds), medians:
-//! LibriVox clips 7.9-15.6 ms per clip from the file (340-560 audio s/s); aud2.mp3 ~306 ms
-//! (134 audio s/s), of which the symphonia mp3 decode is 194 ms. The Python reproduction of the
-//! official approach, run right after: 380-612 ms per LibriVox clip (8-12 audio s/s), 2577 ms
-//! for aud2 (16 audio s/s): 37-48x per LibriVox clip, 8.4x on aud2, 14x over all six files. Files that are absent are skipped with a printed reason.
+//! Measured 2026-11-22 (shared 2-core box, `scripts/bench-audio-ratio.sh 5`: this bench's "file"
+//! entries and scripts/bench_reference_audio.py in alternating rounds; medians over rounds):
+//! LibriVox clips 0.54-1.11 ms per clip from the file, 111-164x the Python reproduction of the
+//! official approach (single rounds 39-413x: the machine's load swings); aud2.mp3 86 ms, 14x,
+//! of which the symphonia MP3 decode is ~85 % (stage-decode). Stages on LibriVox 0870 (7.1 s):
+//! decode 0.07 ms (PCM WAV fast path), loudness 0.46 ms, spectral 0.73 ms, clipping 0.17 ms.
+//! Before this session's rewrite (48 kHz upsampling for the loudness meter, complex FFTs, a
+//! symphonia WAV decode): 2.9-6.9 ms per LibriVox clip, 17-26x.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use omniscore::media::audio;
