@@ -10,15 +10,18 @@
 //!   says why it stopped or what was skipped. Only a file with no decodable audio at all is an
 //!   error.
 //! - `resample` is a polyphase Kaiser-windowed sinc (see its doc comment for the filter).
+//! - Complete 16-bit/float PCM WAV files take a direct reader (wav.rs); MP3 is decoded in chunks
+//!   on rayon's threads (packets.rs). Both give exactly the samples of symphonia's one-decoder
+//!   loop (tested).
 
+mod packets;
 mod wav;
 
 use super::MediaError;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use symphonia::core::audio::{AudioBufferRef, SampleBuffer};
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_MP3, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
@@ -29,8 +32,6 @@ use symphonia::core::probe::Hint;
 pub const MAX_DECODE_SECONDS: u64 = 600;
 /// Decoded length cap in mono samples, whatever the rate (10 minutes at 48 kHz).
 pub const MAX_DECODE_SAMPLES: usize = 600 * 48_000;
-/// Corrupt packets in a row after which we stop decoding: the rest of the file is junk.
-const MAX_CONSECUTIVE_DECODE_ERRORS: usize = 64;
 /// A stream is called truncated when it decodes to fewer frames than its header declares by more
 /// than this (covers encoder delay/padding and one partial packet).
 const DECLARED_LENGTH_TOLERANCE: u64 = 4096;
@@ -136,94 +137,41 @@ fn decode_general_with(path: &Path, mix_planes: bool) -> Result<Audio, MediaErro
     let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
     let max_samples = MAX_DECODE_SAMPLES.min((MAX_DECODE_SECONDS * source_rate as u64) as usize);
 
-    let mut samples: Vec<f32> = Vec::new();
-    let mut buf: Option<SampleBuffer<f32>> = None;
-    let mut stopped: Option<String> = None;
-    let mut skipped_packets = 0usize;
-    let mut consecutive_errors = 0usize;
-    let mut first_error: Option<String> = None;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            // The normal end of most streams, and also where a cut file ends: checked below.
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(SymError::ResetRequired) => {
-                stopped = Some("the stream changed its parameters mid-way (chained stream)".into());
-                break;
+    let track_id = track.id;
+    let decoded = if params.codec == CODEC_TYPE_MP3 && mix_planes {
+        // Demux first (cheap), then decode in chunks side by side when that applies. Packets
+        // past the decode cap are never needed, so collection stops there.
+        let mut packets = Vec::new();
+        let (mut demux_stop, mut frames) = (None, 0u64);
+        while frames <= max_samples as u64 + 4 * 1152 {
+            match packets::next_track_packet(format.as_mut(), track_id) {
+                Ok(Some(p)) => {
+                    frames += p.dur;
+                    packets.push(p);
+                }
+                Ok(None) => break,
+                Err(why) => {
+                    demux_stop = Some(why);
+                    break;
+                }
             }
-            Err(e) => {
-                stopped = Some(format!("demuxing failed: {e}"));
-                break;
-            }
+        }
+        let chunked = if demux_stop.is_none() {
+            packets::decode_mp3_chunks(params, &packets, max_samples, source_rate)
+        } else {
+            None
         };
-        if packet.track_id() != track.id {
-            continue;
-        }
-        match decoder.decode(&packet) {
-            Ok(decoded) => {
-                consecutive_errors = 0;
-                let spec = *decoded.spec();
-                let n_ch = spec.channels.count().max(1);
-                channels = n_ch;
-                let frames = decoded.frames();
-                if frames == 0 {
-                    continue;
-                }
-                let room = max_samples - samples.len();
-                let take = frames.min(room);
-                let inv = 1.0 / n_ch as f32;
-                if let (true, AudioBufferRef::F32(planar)) = (mix_planes, &decoded) {
-                    // Float decoders (MP3, AAC, Vorbis): mix straight from the channel planes,
-                    // skipping the interleaved copy (an eighth of an MP3's decode time). The sum
-                    // runs in channel order, as the interleaved mix below does.
-                    let planes = planar.planes();
-                    let planes = planes.planes();
-                    if n_ch == 1 {
-                        samples.extend_from_slice(&planes[0][..take]);
-                    } else {
-                        samples.extend((0..take).map(|i| planes.iter().fold(-0.0f32, |acc, p| acc + p[i]) * inv));
-                    }
-                } else {
-                    let need = decoded.capacity() as u64;
-                    if buf.as_ref().map_or(true, |b| (b.capacity() as u64) < need * n_ch as u64) {
-                        buf = Some(SampleBuffer::<f32>::new(need, spec));
-                    }
-                    let b = buf.as_mut().expect("sample buffer allocated above");
-                    b.copy_interleaved_ref(decoded);
-                    let inter = &b.samples()[..frames * n_ch];
-                    if n_ch == 1 {
-                        samples.extend_from_slice(&inter[..take]);
-                    } else {
-                        samples.extend(inter.chunks_exact(n_ch).take(take).map(|f| f.iter().sum::<f32>() * inv));
-                    }
-                }
-                if samples.len() >= max_samples {
-                    stopped = Some(format!(
-                        "stopped at the decode cap of {:.0} s ({} samples); the file is longer",
-                        max_samples as f64 / source_rate as f64,
-                        max_samples
-                    ));
-                    break;
-                }
-            }
-            Err(SymError::DecodeError(e)) => {
-                skipped_packets += 1;
-                consecutive_errors += 1;
-                first_error.get_or_insert_with(|| e.to_string());
-                if consecutive_errors >= MAX_CONSECUTIVE_DECODE_ERRORS {
-                    stopped = Some(format!(
-                        "{consecutive_errors} corrupt packets in a row ({}); the rest is unreadable",
-                        first_error.as_deref().unwrap_or("")
-                    ));
-                    break;
-                }
-            }
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => {
-                stopped = Some(format!("decoding failed: {e}"));
-                break;
-            }
-        }
+        chunked.unwrap_or_else(|| {
+            let run = packets.into_iter().map(Ok).chain(demux_stop.map(Err));
+            packets::decode_packets(decoder.as_mut(), run, 0, max_samples, source_rate, mix_planes)
+        })
+    } else {
+        let run = std::iter::from_fn(|| packets::next_track_packet(format.as_mut(), track_id).transpose());
+        packets::decode_packets(decoder.as_mut(), run, 0, max_samples, source_rate, mix_planes)
+    };
+    let packets::Decoded { mut samples, channels: decoded_channels, stopped, skipped_packets, first_error } = decoded;
+    if decoded_channels > 0 {
+        channels = decoded_channels;
     }
 
     if samples.is_empty() {
