@@ -10,14 +10,14 @@
 //! is audio seconds per wall second. "stage-*" entries split one clip of each kind into decode,
 //! loudness, spectral analysis and clipping, to show where the time goes.
 //!
-//! Measured 2026-11-22 (shared 2-core box, `scripts/bench-audio-ratio.sh 5`: this bench's "file"
-//! entries and scripts/bench_reference_audio.py in alternating rounds; medians over rounds):
-//! LibriVox clips 0.54-1.11 ms per clip from the file, 111-164x the Python reproduction of the
-//! official approach (single rounds 39-413x: the machine's load swings); aud2.mp3 86 ms, 14x,
-//! of which the symphonia MP3 decode is ~85 % (stage-decode). Stages on LibriVox 0870 (7.1 s):
-//! decode 0.07 ms (PCM WAV fast path), loudness 0.46 ms, spectral 0.73 ms, clipping 0.17 ms.
-//! Before this session's rewrite (48 kHz upsampling for the loudness meter, complex FFTs, a
-//! symphonia WAV decode): 2.9-6.9 ms per LibriVox clip, 17-26x.
+//! Measured 2026-11-22 at 7cc2c04 (shared 2-core box, `scripts/bench-audio-ratio.sh 3`: this
+//! bench's "file" entries and scripts/bench_reference_audio.py in alternating rounds; medians
+//! over rounds): LibriVox clips 0.51-1.22 ms per clip from the file, 148-175x the Python
+//! reproduction of the official approach (single rounds 46-279x: the machine's load swings);
+//! aud2.mp3 70 ms, 18x, most of it MP3 decoding (chunked over both cores). Stages on LibriVox
+//! 0870 (7.1 s): decode 0.07 ms (PCM WAV fast path), loudness 0.46 ms, spectral 0.73 ms,
+//! clipping 0.17 ms. Before this rewrite (48 kHz upsampling for the loudness meter, complex
+//! FFTs, symphonia for WAV, one MP3 decoder): 2.9-6.9 ms per LibriVox clip (17-26x), aud2 125 ms.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use omniscore::media::audio;
