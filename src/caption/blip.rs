@@ -28,10 +28,10 @@
 //! broadcasting over a batch (a batch of N still equals N single calls).
 
 use super::image::{
-    candle_err, check_images, greedy_batch, random_checkpoint, read_tokenizer, trim_prompt, CaptionError, Generation,
+    candle_err, check_images, greedy_batch, open_checkpoint, random_checkpoint, trim_prompt, CaptionError, Generation,
     ImageCaption, ImageCaptioner, Preprocess,
 };
-use crate::runtime::model_store::{ModelError, ModelFiles};
+use crate::runtime::model_store::ModelFiles;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::{blip, blip_text};
@@ -149,18 +149,7 @@ impl BlipCaptioner {
         cfg: blip::Config,
         device: &Device,
     ) -> Result<BlipCaptioner, CaptionError> {
-        if !weights.is_file() {
-            return Err(ModelError::Io {
-                card: name.into(),
-                path: weights.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "weights file not found"),
-            }
-            .into());
-        }
-        let tok = read_tokenizer(tokenizer)?;
-        // SAFETY: the store's files are not modified while the process runs.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, device) }
-            .map_err(candle_err(name, "reading the safetensors weights"))?;
+        let (vb, tok) = open_checkpoint(name, weights, tokenizer, DType::F32, device)?;
         Self::from_varbuilder(name, vb, cfg, tok, tokenizer, device)
     }
 

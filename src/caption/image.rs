@@ -203,6 +203,30 @@ pub(crate) fn greedy_batch(
     Ok(out)
 }
 
+/// A checkpoint's weights (memory-mapped safetensors, as `dtype`) and tokenizer, with errors
+/// that name the card and the file.
+pub(crate) fn open_checkpoint<'a>(
+    name: &str,
+    weights: &Path,
+    tokenizer: &Path,
+    dtype: DType,
+    device: &'a Device,
+) -> Result<(VarBuilder<'a>, Tokenizer), CaptionError> {
+    if !weights.is_file() {
+        return Err(ModelError::Io {
+            card: name.into(),
+            path: weights.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "weights file not found"),
+        }
+        .into());
+    }
+    let tok = read_tokenizer(tokenizer)?;
+    // SAFETY: the store's files are not modified while the process runs.
+    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], dtype, device) }
+        .map_err(candle_err(name, "reading the safetensors weights"))?;
+    Ok((vb, tok))
+}
+
 /// Loads a tokenizer.json.
 pub(crate) fn read_tokenizer(path: &Path) -> Result<Tokenizer, CaptionError> {
     Tokenizer::from_file(path).map_err(|e| CaptionError::Tokenizer { path: path.to_path_buf(), detail: e.to_string() })

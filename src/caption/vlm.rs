@@ -25,10 +25,10 @@
 //! table without broadcasting over a batch.
 
 use super::image::{
-    candle_err, check_images, greedy_batch, random_checkpoint, read_tokenizer, trim_prompt, CaptionError, Generation,
+    candle_err, check_images, greedy_batch, open_checkpoint, random_checkpoint, trim_prompt, CaptionError, Generation,
     ImageCaption, ImageCaptioner, Preprocess,
 };
-use crate::runtime::model_store::{ModelError, ModelFiles};
+use crate::runtime::model_store::ModelFiles;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::moondream;
@@ -147,18 +147,7 @@ impl MoondreamCaptioner {
         cfg: VlmConfig,
         device: &Device,
     ) -> Result<MoondreamCaptioner, CaptionError> {
-        if !weights.is_file() {
-            return Err(ModelError::Io {
-                card: name.into(),
-                path: weights.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "weights file not found"),
-            }
-            .into());
-        }
-        let tok = read_tokenizer(tokenizer)?;
-        // SAFETY: the store's files are not modified while the process runs.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], dtype_for(device), device) }
-            .map_err(candle_err(name, "reading the safetensors weights"))?;
+        let (vb, tok) = open_checkpoint(name, weights, tokenizer, dtype_for(device), device)?;
         Self::from_varbuilder(name, vb, cfg, tok, tokenizer, device)
     }
 
