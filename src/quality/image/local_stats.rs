@@ -26,6 +26,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
 #[cfg(any(feature = "cuda", feature = "metal"))]
 mod gpu;
+pub mod launch;
 
 /// Half-width of the 7x7 window the references use.
 pub const WINDOW_RADIUS: usize = 3;

@@ -2,17 +2,15 @@
 //! kernels of kernels/cuda/local_stats.cu (`cuda` feature; PTX built by build.rs) and
 //! kernels/metal/local_stats.metal (`metal` feature; the source is compiled by Metal on first
 //! use and cached per device). Inputs must be contiguous f32 (h, w) images, as on the CPU.
-//! Launch shapes are the ones the kernels are written for: `mscn_f32` one thread per pixel,
-//! grid (ceil(w / BLOCK), h); `paired_stats_f32` one block of BLOCK threads per patch, grid
-//! (cols, rows).
+//! Launch shapes and flags come from [`super::launch`] (shared with the emulated-kernel test).
 
 #[allow(unused_imports)]
-use super::{Mscn, PairMode, PairedStats, MAPS, STATS};
+use super::launch::{self, Launch};
+#[allow(unused_imports)]
+use super::{Mscn, PairedStats, MAPS, STATS};
 #[allow(unused_imports)]
 use candle_core::{Layout, Result, Shape};
 
-/// Threads per block / threadgroup: the kernels' BLOCK.
-const BLOCK: usize = 256;
 /// CUDA's limit on grid.y and grid.z.
 #[cfg(feature = "cuda")]
 const MAX_GRID_Y: usize = 65_535;
@@ -23,12 +21,6 @@ fn contiguous(layout: &Layout, op: &str) -> Result<(usize, usize)> {
         Some(offsets) => Ok(offsets),
         None => candle_core::bail!("{op}: input must be contiguous"),
     }
-}
-
-/// Whether the CPU sums the window's taps in their symmetric form (the kernel must match).
-#[cfg(feature = "cuda")]
-fn symmetric(window: &[f32; super::WINDOW_TAPS]) -> bool {
-    (0..super::WINDOW_TAPS).all(|k| window[k] == window[super::WINDOW_TAPS - 1 - k])
 }
 
 fn as_i32(v: usize, what: &str) -> Result<i32> {
@@ -48,6 +40,14 @@ mod cuda {
     /// Name under which candle caches the loaded module per device.
     const MODULE: &str = "omniscore_local_stats";
 
+    fn config(launch: Launch) -> LaunchConfig {
+        LaunchConfig {
+            grid_dim: (launch.grid.0 as u32, launch.grid.1 as u32, 1),
+            block_dim: (launch.block as u32, 1, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+
     pub fn mscn_cuda(
         op: &Mscn,
         storage: &CudaStorage,
@@ -65,13 +65,9 @@ mod cuda {
         // SAFETY: every element is written by the kernel (one thread per pixel).
         let out = unsafe { dev.alloc::<f32>(h * w)? };
         let func = dev.get_or_load_custom_func("mscn_f32", MODULE, PTX)?;
-        let cfg = LaunchConfig {
-            grid_dim: (w.div_ceil(BLOCK) as u32, h as u32, 1),
-            block_dim: (BLOCK as u32, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let cfg = config(launch::mscn(h, w));
         let (c, hi, wi) = (op.c, as_i32(h, "height")?, as_i32(w, "width")?);
-        let symmetric = i32::from(symmetric(&op.window));
+        let symmetric = i32::from(launch::symmetric(&op.window));
         let mut builder = func.builder();
         builder.arg(&src);
         builder.arg(&out);
@@ -107,12 +103,8 @@ mod cuda {
         // SAFETY: thread 0..MAPS*STATS of every block writes its patch's statistics.
         let out = unsafe { dev.alloc::<f32>(patches * MAPS * STATS)? };
         let func = dev.get_or_load_custom_func("paired_stats_f32", MODULE, PTX)?;
-        let cfg = LaunchConfig {
-            grid_dim: (cols as u32, rows as u32, 1),
-            block_dim: (BLOCK as u32, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        let wrap = i32::from(op.mode == PairMode::Wrap);
+        let cfg = config(launch::paired_stats(rows, cols));
+        let wrap = launch::wrap(op.mode);
         let (wi, phi, pwi) = (
             as_i32(w, "width")?,
             as_i32(ph, "patch height")?,
@@ -178,6 +170,12 @@ mod metal {
         }
     }
 
+    /// Dispatches `launch` as (grid.x, grid.y) threadgroups of `block` threads.
+    fn dispatch(encoder: &ComputeCommandEncoder, launch: Launch) {
+        let (x, y) = launch.grid;
+        encoder.dispatch_thread_groups(size(x, y), size(launch.block, 1));
+    }
+
     pub fn mscn_metal(
         op: &Mscn,
         storage: &MetalStorage,
@@ -211,7 +209,7 @@ mod metal {
             encoder.set_bytes(3, &op.c);
             encoder.set_bytes(4, &hi);
             encoder.set_bytes(5, &wi);
-            encoder.dispatch_thread_groups(size(w.div_ceil(BLOCK), h), size(BLOCK, 1));
+            dispatch(encoder, launch::mscn(h, w));
         }
         let storage = MetalStorage::new(out, device.clone(), h * w, DType::F32);
         Ok((storage, Shape::from((h, w))))
@@ -236,7 +234,7 @@ mod metal {
             .with_size_for(count, DType::F32)
             .with_label("paired-stats")
             .build()?;
-        let wrap = i32::from(op.mode == PairMode::Wrap);
+        let wrap = launch::wrap(op.mode);
         let (wi, phi, pwi) = (
             as_i32(w, "width")?,
             as_i32(ph, "patch height")?,
@@ -256,7 +254,7 @@ mod metal {
             encoder.set_bytes(3, &phi);
             encoder.set_bytes(4, &pwi);
             encoder.set_bytes(5, &wrap);
-            encoder.dispatch_thread_groups(size(cols, rows), size(BLOCK, 1));
+            dispatch(encoder, launch::paired_stats(rows, cols));
         }
         let storage = MetalStorage::new(out, device.clone(), count, DType::F32);
         Ok((storage, Shape::from((rows * cols, MAPS, STATS))))
