@@ -51,6 +51,11 @@ pub enum Command {
     /// sound described, images and video keyframes captioned (or described from their pixels
     /// without a captioner), documents and 3D summarised.
     Caption(CaptionArgs),
+    /// Time the quality scorers on your own files: warm-up, then timed runs per file and scorer,
+    /// median / mean ± σ / min … max and throughput (images/s, audio seconds per second, video
+    /// frames/s, meshes/s), totals per scorer; exports to JSON, Markdown and CSV.
+    #[command(after_help = BENCH_HELP)]
+    Bench(BenchArgs),
     /// List, fetch and verify the local models (judge, embedder, ...).
     Models(crate::runtime::commands::ModelsArgs),
     /// Show the build's features, the devices found and what is installed.
@@ -86,6 +91,44 @@ pub struct QualityArgs {
     /// Files scored at once [default: the number of CPU cores].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub run: MediaRunArgs,
+}
+
+const BENCH_HELP: &str = "Each file is timed on its own (decoding included, as `quality` scores it); \
+the scorers use every core inside. Throughput is the file's work over its median time; the totals divide \
+each scorer's summed work by its summed medians. The export files are rewritten after every result, so \
+an interrupted bench keeps what it measured. Exit codes: 0 every file timed; 3 some could not be scored \
+(the reasons are printed and exported); 1 could not run; 2 bad command line.";
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Files, directories (walked recursively) or glob patterns ("gen/**/*.wav"; quote them).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+    /// Scorers to time, by name (repeat or comma-separate) [default: the default set of each
+    /// file's modality]; `omniscore quality --list` shows them.
+    #[arg(long = "scorer", value_name = "NAME", value_delimiter = ',')]
+    pub scorers: Vec<String>,
+    /// Treat every file as this modality instead of reading it from the extension.
+    #[arg(long, value_name = "MODALITY", value_parser = parse_modality)]
+    pub modality: Option<Modality>,
+    /// Timed runs per file and scorer (at least 1).
+    #[arg(short, long, value_name = "N", default_value_t = 10,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub runs: usize,
+    /// Untimed runs before them (file cache, lazily built tables, first-use allocations).
+    #[arg(short, long, value_name = "N", default_value_t = 1)]
+    pub warmup: usize,
+    /// Write every result, with each run's time, as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Write the results as a Markdown table.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+    /// Write the results as CSV, one row per file and scorer.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
     #[command(flatten)]
     pub run: MediaRunArgs,
 }

@@ -1,5 +1,6 @@
 //! omniscore: local, resumable scoring of any-to-any multimodal model outputs (UniM metrics).
 
+pub mod bench;
 pub mod caption;
 pub mod cases;
 pub mod cli;

@@ -107,6 +107,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("{note}");
             Ok(exit_for(summary.unscored))
         }
+        Command::Bench(a) => bench(a),
         Command::Caption(a) => {
             let summary = omniscore::caption::command::run(&a.to_request(), &mut std::io::stdout().lock())?;
             eprintln!("{} files, {} without a caption", summary.files, summary.uncaptioned);
@@ -117,6 +118,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn bench(a: omniscore::cli::BenchArgs) -> anyhow::Result<ExitCode> {
+    use omniscore::bench::{self, export::ExportFormat, BenchRequest};
+    use omniscore::quality::{discover::discover, ScorerContext};
+    let exports = [
+        (a.export_json, ExportFormat::Json),
+        (a.export_markdown, ExportFormat::Markdown),
+        (a.export_csv, ExportFormat::Csv),
+    ]
+    .into_iter()
+    .filter_map(|(path, format)| path.map(|p| (p, format)))
+    .collect();
+    let req = BenchRequest {
+        found: discover(&a.paths, a.modality),
+        scorers: a.scorers,
+        ctx: ScorerContext {
+            device: omniscore::runtime::device::open(a.run.device)?,
+            store: omniscore::runtime::model_store::ModelStore::new(a.run.models),
+            offline: a.run.offline,
+            progress: a.run.progress,
+        },
+        runs: a.runs,
+        warmup: a.warmup,
+        progress: a.run.progress,
+        exports,
+    };
+    let report = bench::run(&req, &mut std::io::stdout().lock())?;
+    let failed = report.results.iter().filter(|r| r.error.is_some()).count();
+    if failed > 0 {
+        eprintln!("{failed} of {} files and scorers could not be timed (reasons above)", report.results.len());
+    }
+    Ok(exit_for(failed))
 }
 
 fn tags(t: impl IntoIterator<Item = impl ToString>) -> String {

@@ -65,6 +65,14 @@ impl Progress {
         }
     }
 
+    /// Runs `f` (which prints) with the bar hidden, so the two do not garble each other.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.kind {
+            Kind::Bar(pb) => pb.suspend(f),
+            _ => f(),
+        }
+    }
+
     pub fn finish(self) {
         match self.kind {
             Kind::Bar(pb) => pb.finish_and_clear(),

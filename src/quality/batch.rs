@@ -61,10 +61,25 @@ pub struct BatchSummary {
 }
 
 /// A unit of work: one file and one scorer.
-struct Job {
-    path: PathBuf,
-    modality: Modality,
-    scorer: String,
+pub struct Job {
+    pub path: PathBuf,
+    pub modality: Modality,
+    pub scorer: String,
+}
+
+/// A path or argument known not to be scorable before any scoring: why, for its row.
+pub struct Unscorable {
+    pub path: String,
+    pub modality: Option<Modality>,
+    pub reason: String,
+}
+
+/// The plan for a set of found files: jobs in input order, interleaved with what cannot be
+/// scored; `not_handled` counts files no requested scorer handles (not an error: `--scorer
+/// niqe` over a folder of images and audio).
+pub struct Plan {
+    pub items: Vec<Result<Job, Unscorable>>,
+    pub not_handled: usize,
 }
 
 /// Builds each scorer once; a scorer that cannot be built gives its reason on every row.
@@ -89,45 +104,67 @@ fn score_one(job: &Job, scorer: &Result<Arc<dyn Scorer>, String>) -> Row {
     }
 }
 
-/// Plans the rows: each entry is either a job or a row known without scoring.
-fn plan(req: &BatchRequest, summary: &mut BatchSummary) -> Result<Vec<Result<Job, Row>>, super::QualityError> {
-    let requested: Vec<(String, Modality)> =
-        req.scorers.iter().map(|n| registry::find(n).map(|i| (i.name.to_string(), i.modality))).collect::<Result<_, _>>()?;
-    let mut planned = Vec::new();
-    for f in &req.found {
+/// The `--scorer` names looked up in the registry, with their modalities.
+fn requested(names: &[String]) -> Result<Vec<(String, Modality)>, super::QualityError> {
+    names.iter().map(|n| registry::find(n).map(|i| (i.name.to_string(), i.modality))).collect()
+}
+
+/// The scorers a file of `modality` gets: the requested ones of its modality, or its modality's
+/// default set when none were requested.
+fn scorers_for(requested: &[(String, Modality)], modality: Modality) -> Vec<String> {
+    if requested.is_empty() {
+        registry::defaults(modality).into_iter().map(|i| i.name.to_string()).collect()
+    } else {
+        requested.iter().filter(|(_, m)| *m == modality).map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// Plans every (file, scorer) for `found` with the `--scorer` names (empty: defaults).
+pub fn plan_jobs(found: &[Found], scorers: &[String]) -> Result<Plan, super::QualityError> {
+    let requested = requested(scorers)?;
+    let mut plan = Plan { items: Vec::new(), not_handled: 0 };
+    let unscorable = |path: String, modality, reason| Err(Unscorable { path, modality, reason });
+    for f in found {
         match f {
-            Found::Nothing { arg, why } => planned.push(Err(Row::unscored(arg.clone(), None, None, why.clone()))),
-            Found::Unknown { path } => planned.push(Err(Row::unscored(
+            Found::Nothing { arg, why } => plan.items.push(unscorable(arg.clone(), None, why.clone())),
+            Found::Unknown { path } => plan.items.push(unscorable(
                 path.display().to_string(),
                 None,
-                None,
                 "unknown file extension: name the modality with --modality".into(),
-            ))),
+            )),
             Found::File { path, modality } => {
-                let names: Vec<String> = if requested.is_empty() {
-                    registry::defaults(*modality).into_iter().map(|i| i.name.to_string()).collect()
-                } else {
-                    requested.iter().filter(|(_, m)| m == modality).map(|(n, _)| n.clone()).collect()
-                };
+                let names = scorers_for(&requested, *modality);
                 if names.is_empty() {
                     if requested.is_empty() {
-                        planned.push(Err(Row::unscored(
-                            path.display().to_string(),
-                            Some(*modality),
-                            None,
-                            format!("no quality scorer for {modality} is registered"),
-                        )));
+                        let why = format!("no quality scorer for {modality} is registered");
+                        plan.items.push(unscorable(path.display().to_string(), Some(*modality), why));
                     } else {
-                        summary.not_handled += 1;
+                        plan.not_handled += 1;
                     }
                 }
-                for scorer in names {
-                    let key = (path.display().to_string(), Some(scorer.clone()));
-                    if req.done.contains(&key) {
-                        summary.skipped_done += 1;
-                        continue;
-                    }
-                    planned.push(Ok(Job { path: path.clone(), modality: *modality, scorer }));
+                plan.items.extend(
+                    names.into_iter().map(|scorer| Ok(Job { path: path.clone(), modality: *modality, scorer })),
+                );
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Plans the rows: each entry is either a job or a row known without scoring.
+fn plan(req: &BatchRequest, summary: &mut BatchSummary) -> Result<Vec<Result<Job, Row>>, super::QualityError> {
+    let plan = plan_jobs(&req.found, &req.scorers)?;
+    summary.not_handled = plan.not_handled;
+    let mut planned = Vec::new();
+    for item in plan.items {
+        match item {
+            Err(u) => planned.push(Err(Row::unscored(u.path, u.modality, None, u.reason))),
+            Ok(job) => {
+                let key = (job.path.display().to_string(), Some(job.scorer.clone()));
+                if req.done.contains(&key) {
+                    summary.skipped_done += 1;
+                } else {
+                    planned.push(Ok(job));
                 }
             }
         }
