@@ -80,6 +80,35 @@ fn chunks(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     None
 }
 
+/// Converts the interleaved frames of `data` (`W`-byte samples read by `read`) to the mono mix in
+/// `out`, straight from the bytes: the general decoder's mix, the plain mean summed in channel
+/// order (c0 + c1 + ... then times 1 / channels, the same value as its sum), with no interleaved
+/// float copy of the file. Mono and stereo get their own loops (zips over preallocated buffers:
+/// a collect over byte chunks did not vectorise).
+fn mix_into<const W: usize>(out: &mut [f32], data: &[u8], channels: usize, read: impl Fn(&[u8; W]) -> f32) {
+    let sample = |b: &[u8]| read(b.try_into().expect("W-byte chunks"));
+    match channels {
+        1 => {
+            for (o, b) in out.iter_mut().zip(data.chunks_exact(W)) {
+                *o = sample(b);
+            }
+        }
+        2 => {
+            for (o, f) in out.iter_mut().zip(data.chunks_exact(2 * W)) {
+                *o = (sample(&f[..W]) + sample(&f[W..])) * 0.5;
+            }
+        }
+        _ => {
+            let inv = 1.0 / channels as f32;
+            for (o, f) in out.iter_mut().zip(data.chunks_exact(channels * W)) {
+                let mut c = f.chunks_exact(W);
+                let first = sample(c.next().expect("channels > 0"));
+                *o = c.fold(first, |acc, b| acc + sample(b)) * inv;
+            }
+        }
+    }
+}
+
 /// Decodes `path` when it is a simple, complete PCM WAV file; `None` when symphonia must.
 /// `max_seconds` and `max_samples` are the general decoder's caps: a longer file goes to
 /// symphonia, which reports the cut.
@@ -100,28 +129,14 @@ pub(super) fn decode_simple(path: &Path, max_seconds: u64, max_samples: usize) -
     if frames > max_samples.min((max_seconds * format.rate as u64) as usize) {
         return None;
     }
-    // Written as zips over preallocated buffers (a collect over byte chunks did not vectorise).
-    let mut interleaved = vec![0f32; data.len() / width];
+    let mut samples = vec![0f32; frames];
     match format.encoding {
-        Encoding::I16 => {
-            // Exactly symphonia's i16 / 32768 (a power of two: the product is the same value).
-            for (o, b) in interleaved.iter_mut().zip(data.chunks_exact(2)) {
-                *o = i16::from_le_bytes([b[0], b[1]]) as f32 * (1.0 / 32_768.0);
-            }
-        }
-        Encoding::F32 => {
-            for (o, b) in interleaved.iter_mut().zip(data.chunks_exact(4)) {
-                *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-        }
+        // Exactly symphonia's i16 / 32768 (a power of two: the product is the same value).
+        Encoding::I16 => mix_into(&mut samples, data, format.channels, |b: &[u8; 2]| {
+            i16::from_le_bytes(*b) as f32 * (1.0 / 32_768.0)
+        }),
+        Encoding::F32 => mix_into(&mut samples, data, format.channels, |b: &[u8; 4]| f32::from_le_bytes(*b)),
     }
-    let mut samples = if format.channels == 1 {
-        interleaved
-    } else {
-        // The general decoder's mix: the plain mean, summed in channel order.
-        let inv = 1.0 / format.channels as f32;
-        interleaved.chunks_exact(format.channels).map(|f| f.iter().sum::<f32>() * inv).collect()
-    };
     if format.encoding == Encoding::F32 {
         // As the general decoder, after mixing: clamped to full scale, non-finite values zeroed
         // (16-bit samples are in [-1, 1) already).
