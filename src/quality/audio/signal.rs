@@ -147,17 +147,17 @@ pub fn clipping_ratio(x: &[f32]) -> f64 {
 /// Measures mono `samples` at `rate` Hz from a source of `channels` channels.
 pub fn measure(samples: &[f32], rate: u32, channels: usize) -> SignalMeasures {
     let n = samples.len().max(1) as f64;
-    // The loudness meter (a serial IIR) runs beside the spectral analysis, whose frames rayon
-    // spreads over the threads that are free.
-    let (blocks, (dc, peak, clipping, spectral)) = rayon::join(
+    let (sum, peak) = sum_and_peak(samples);
+    let dc = sum / n;
+    // The loudness meter (a serial IIR) and the clipping scan (serial runs) run beside the
+    // spectral analysis, whose frames rayon spreads over the threads that are free.
+    let (blocks, (clipping, spectral)) = rayon::join(
         || loudness::block_powers(samples, rate),
         || {
-            let (sum, peak) = sum_and_peak(samples);
-            let dc = sum / n;
-            let clipping = clipping_ratio_with_peak(samples, peak);
-            (dc, peak as f64, clipping, spectral::analyse(samples, rate, dc))
+            rayon::join(|| clipping_ratio_with_peak(samples, peak), || spectral::analyse(samples, rate, dc))
         },
     );
+    let peak = peak as f64;
     let loudness_lufs = if blocks.is_empty() {
         None
     } else {
