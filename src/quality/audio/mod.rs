@@ -6,6 +6,7 @@
 //!   spectral flatness (spectral.rs), combined by a weighted geometric mean.
 
 pub mod loudness;
+mod power_spectrum;
 pub mod signal;
 pub mod spectral;
 pub mod speech_mos;

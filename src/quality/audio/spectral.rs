@@ -1,16 +1,15 @@
 //! Short-time analysis behind the signal-level audio scorer: frame levels, a per-band noise floor
 //! (minimum statistics), the long-term average spectrum (bandwidth, roll-off) and spectral
-//! flatness, all from one pass of Hann-windowed real FFTs (realfft over rustfft), frames split
-//! across rayon's threads in contiguous runs and merged in frame order.
+//! flatness, all from one pass of Hann-windowed real FFTs (power_spectrum.rs, over rustfft),
+//! frames split across rayon's threads in contiguous runs and merged in frame order.
 //!
 //! Frames are about 32 ms (the power of two nearest to 0.032 x rate, 256..4096 samples) with 50 %
 //! overlap. Powers are scaled to mean-square units (a full-scale sine is 0.5), so band energies
 //! of a frame sum to the frame's mean square and dB values are dBFS.
 
 use rayon::prelude::*;
-use realfft::{num_complex::Complex, RealFftPlanner, RealToComplex};
+use super::power_spectrum::PowerSpectrum;
 use std::ops::Range;
-use std::sync::Arc;
 
 /// Frame length target, seconds.
 const FRAME_S: f64 = 0.032;
@@ -62,14 +61,6 @@ fn fft_len(rate: u32) -> usize {
     let lower = 1usize << (target.log2().floor() as u32);
     let n = if target / lower as f64 > (2 * lower) as f64 / target { 2 * lower } else { lower };
     n.clamp(MIN_FFT, MAX_FFT)
-}
-
-/// The forward real FFT of length `n`, planned once per process (planning costs more than
-/// analysing a short clip).
-fn fft_plan(n: usize) -> Arc<dyn RealToComplex<f32>> {
-    static PLANNER: std::sync::OnceLock<std::sync::Mutex<RealFftPlanner<f32>>> = std::sync::OnceLock::new();
-    let planner = PLANNER.get_or_init(|| std::sync::Mutex::new(RealFftPlanner::new()));
-    planner.lock().unwrap_or_else(|p| p.into_inner()).plan_fft_forward(n)
 }
 
 fn percentile(values: &mut [f64], q: f64) -> f64 {
@@ -167,7 +158,7 @@ struct FrameSetup<'a> {
     /// Per-bin factor from |X_k|^2 to mean-square units.
     scale: &'a [f64],
     band_ranges: &'a [Range<usize>],
-    plan: Arc<dyn RealToComplex<f32>>,
+    spectrum: PowerSpectrum,
 }
 
 /// The analysis of a run of consecutive frames.
@@ -208,9 +199,8 @@ impl FrameSetup<'_> {
     #[inline(always)]
     fn run(&self, frames: Range<usize>) -> FrameRun {
         let half = self.n / 2;
-        let mut input = self.plan.make_input_vec();
-        let mut spectrum = self.plan.make_output_vec();
-        let mut scratch = self.plan.make_scratch_vec();
+        let mut input = vec![0f32; self.n];
+        let mut work = self.spectrum.make_workspace();
         let mut power = vec![0f64; half + 1];
         let mut out = FrameRun {
             levels: Vec::with_capacity(frames.len()),
@@ -242,11 +232,9 @@ impl FrameSetup<'_> {
             }
             let level = db(ms.iter().sum::<f64>() / frame.len().max(1) as f64);
             out.levels.push(level);
-            if self.plan.process_with_scratch(&mut input, &mut spectrum, &mut scratch).is_err() {
-                unreachable!("buffers come from the plan itself");
-            }
-            for ((p, c), s) in power.iter_mut().zip(&spectrum).zip(self.scale) {
-                *p = norm_sqr(c) * s;
+            self.spectrum.compute(&mut input, &mut work, &mut power);
+            for (p, s) in power.iter_mut().zip(self.scale) {
+                *p *= s;
             }
             let mut e = [0f64; N_BANDS];
             for (b, range) in self.band_ranges.iter().enumerate() {
@@ -266,10 +254,6 @@ impl FrameSetup<'_> {
         }
         out
     }
-}
-
-fn norm_sqr(c: &Complex<f32>) -> f64 {
-    (c.re as f64) * (c.re as f64) + (c.im as f64) * (c.im as f64)
 }
 
 /// Analyses mono `samples` at `rate` Hz. `dc` (the signal mean) is removed first so that an
@@ -314,8 +298,8 @@ pub fn analyse(samples: &[f32], rate: u32, dc: f64) -> Analysis {
         })
         .collect();
     let n_frames = if samples.len() <= n { 1 } else { 1 + (samples.len() - n) / hop };
-    let plan = fft_plan(n);
-    let frame_setup = FrameSetup { samples, n, hop, dc, window: &window, scale: &scale, band_ranges: &band_ranges, plan };
+    let frame_setup =
+        FrameSetup { samples, n, hop, dc, window: &window, scale: &scale, band_ranges: &band_ranges, spectrum: PowerSpectrum::new(n) };
     // Contiguous runs of frames, a few per thread so that a thread that finishes early (the
     // loudness meter runs beside this) can take more.
     let runs = (rayon::current_num_threads() * 4).max(1);
