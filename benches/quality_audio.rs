@@ -10,11 +10,11 @@
 //! is audio seconds per wall second. "stage-*" entries split one clip of each kind into decode,
 //! loudness, spectral analysis and clipping, to show where the time goes.
 //!
-//! Measured 2026-11-22 at c97c3d2 (shared 2-core box, `scripts/bench-audio-ratio.sh 3`:
+//! Measured 2026-11-22 at 209e0e6 (shared 2-core box, `scripts/bench-audio-ratio.sh 5`:
 //! `omniscore bench` and scripts/bench_reference_audio.py in alternating rounds; medians over
-//! rounds): LibriVox clips 0.52-1.22 ms per clip from the file, 143-178x the Python
-//! reproduction of the official approach; aud2 as a 48 kHz WAV 14-15 ms, 62-69x; aud2.mp3
-//! 62 ms, 20x, most of it MP3 decoding (chunked over both cores; ffmpeg's decoder alone takes
+//! rounds): LibriVox clips 0.54-1.13 ms per clip from the file, 147-174x the Python
+//! reproduction of the official approach; aud2 as a 48 kHz WAV 14-15 ms, 57-74x; aud2.mp3
+//! 65 ms, 18.5x, most of it MP3 decoding (chunked over both cores; ffmpeg's decoder alone takes
 //! 85-96 ms of one core for this file). Stages on LibriVox 0870 (7.1 s): decode 0.07 ms (PCM
 //! WAV fast path), loudness 0.46 ms, spectral 0.73 ms, clipping 0.17 ms. Before the stop-9
 //! rewrite (48 kHz upsampling for the loudness meter, complex FFTs, symphonia for WAV, one MP3
