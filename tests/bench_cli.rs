@@ -92,6 +92,20 @@ fn a_file_that_cannot_be_scored_is_reported_and_the_rest_is_timed() {
 }
 
 #[test]
+fn an_export_that_cannot_be_written_fails_before_any_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = omniscore()
+        .args(["bench", "-r", "1", "-w", "0", "--progress", "off", IMAGE, "--export-csv"])
+        .arg(dir.path().join("no-such-dir/b.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-such-dir/b.csv"), "{stderr}");
+    assert!(out.stdout.is_empty(), "timed before failing: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
 fn zero_runs_and_unknown_scorers_are_refused() {
     let out = omniscore().args(["bench", "--runs", "0", IMAGE]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

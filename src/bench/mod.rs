@@ -255,6 +255,10 @@ pub fn run(req: &BenchRequest, out: &mut impl Write) -> Result<BenchReport, Benc
     let mut bar = Progress::new(req.progress, "bench", (timed * req.runs) as u64);
     let mut built: HashMap<String, Result<Arc<dyn Scorer>, String>> = HashMap::new();
     let mut report = BenchReport::new(req);
+    // An export path that cannot be written fails now, not after the first measurement.
+    for (path, format) in &req.exports {
+        export::write(path, *format, &report)?;
+    }
     for item in planned {
         let result = match item {
             Err(u) => BenchResult::failed(u.path, u.modality, None, u.reason),

@@ -1,9 +1,10 @@
 //! From demuxed packets to mono samples: the decode loop (corrupt packets skipped and counted, a
 //! cap on the length), and for MP3 the same loop over chunks of the packet list on rayon's
 //! threads. An MP3 decoder's state is finite (a bit reservoir of at most 511 bytes, one granule
-//! of IMDCT overlap, the synthesis filterbank's 1024-value history), so a decoder started
-//! `MP3_PREROLL` packets before its chunk and with those packets' output dropped gives exactly the
-//! samples of one decoder run from the start (tested on aud2 and the stereo fixture). Any chunk
+//! of IMDCT overlap, the synthesis filterbank's 1024-value history), so a decoder started early
+//! enough before its chunk (`mp3_chunk_start`: at least 4 packets and 1,022 bytes of main data)
+//! with that output dropped gives exactly the samples of one decoder run from the start (tested
+//! on aud2, the stereo fixture and a 32 kbps file, with 3 and 16 threads). Any chunk
 //! that meets a corrupt packet sends the whole file back to the one-decoder loop, so errors are
 //! reported exactly as before.
 
@@ -14,11 +15,32 @@ use symphonia::core::formats::{FormatReader, Packet};
 
 /// Corrupt packets in a row after which we stop decoding: the rest of the file is junk.
 const MAX_CONSECUTIVE_DECODE_ERRORS: usize = 64;
-/// Packets decoded and dropped before each MP3 chunk (the reservoir reaches back at most
-/// 511 bytes, under two frames at any bit rate; one more frame refreshes the filterbanks).
+/// Packets decoded and dropped before each MP3 chunk, at least (see `mp3_chunk_start`).
 const MP3_PREROLL: usize = 4;
-/// Below this many packets per chunk the threads cost more than they save.
-const MP3_MIN_PACKETS_PER_CHUNK: usize = 200;
+/// How far back a frame's main data may start in the bit reservoir (main_data_begin: 9 bits
+/// in MPEG-1, 8 in MPEG-2), bytes.
+const MP3_RESERVOIR_BYTES: usize = 511;
+/// Bytes of a frame that are not main data, at most: header 4, CRC 2, MPEG-1 stereo side info 32.
+const MP3_FRAME_OVERHEAD: usize = 38;
+/// Chunks of fewer packets are not cut (about 2.4 s at 48 kHz; the preroll then costs at most
+/// a few percent at usual bit rates, and a many-core machine can still use a thread per chunk).
+const MP3_MIN_PACKETS_PER_CHUNK: usize = 100;
+
+/// Where a decoder must start for packet `lo` to decode exactly as in one pass over the stream.
+/// Packet `lo`'s samples depend on its own main data (up to MP3_RESERVOIR_BYTES back in the
+/// reservoir) and, through the IMDCT overlap and the synthesis filterbank, on packet `lo - 1`
+/// decoded exactly, which needs its own reservoir. So the decoder starts far enough back that
+/// the packets before `lo` hold twice the reservoir's reach of main data, and at least
+/// MP3_PREROLL packets: at 256 kbps that is 4 packets, at 32 kbps (96-byte frames) about 18. A
+/// fixed count of 4 was not enough at low bit rates (test: tone_noise_32kbps.mp3).
+fn mp3_chunk_start(packets: &[Packet], lo: usize) -> usize {
+    let (mut start, mut main_data) = (lo, 0usize);
+    while start > 0 && (lo - start < MP3_PREROLL || main_data < 2 * MP3_RESERVOIR_BYTES) {
+        start -= 1;
+        main_data += packets[start].data.len().saturating_sub(MP3_FRAME_OVERHEAD);
+    }
+    start
+}
 
 /// What a run of packets decoded to.
 pub(super) struct Decoded {
@@ -167,7 +189,7 @@ pub(super) fn decode_mp3_chunks(
         .into_par_iter()
         .map(|c| {
             let (lo, hi) = (c * per_chunk, ((c + 1) * per_chunk).min(packets.len()));
-            let start = lo.saturating_sub(MP3_PREROLL);
+            let start = mp3_chunk_start(packets, lo);
             let mut decoder = symphonia::default::get_codecs().make(params, &DecoderOptions::default()).ok()?;
             let run = packets[start..hi].iter().cloned().map(Ok);
             let part = decode_packets(decoder.as_mut(), run, lo - start, max_samples, source_rate, true);
@@ -235,17 +257,23 @@ mod tests {
         if aud2.exists() {
             files.push(aud2);
         }
+        // 32 kbps at 48 kHz: 96-byte frames, the reservoir reaching back several of them.
+        files.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio/tone_noise_32kbps.mp3"));
         for path in &files {
             let (params, packets, rate) = demux(path);
             let mut decoder = symphonia::default::get_codecs().make(&params, &DecoderOptions::default()).unwrap();
             let whole = decode_packets(decoder.as_mut(), packets.iter().cloned().map(Ok), 0, usize::MAX, rate, true);
-            // Force two or more chunks whatever the machine's thread count.
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-            let chunked = pool.install(|| decode_mp3_chunks(&params, &packets, usize::MAX, rate));
-            let chunked = chunked.unwrap_or_else(|| panic!("{}: {} packets were not chunked", path.display(), packets.len()));
-            assert_eq!(chunked.samples.len(), whole.samples.len(), "{}", path.display());
-            assert!(chunked.samples == whole.samples, "{}: samples differ", path.display());
-            assert_eq!(chunked.channels, whole.channels);
+            // Chunks whatever the machine's thread count: three, and as many as a 16-core
+            // machine would cut (16 for the long files, 6 for the 15 s one).
+            for threads in [3, 16] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let chunked = pool.install(|| decode_mp3_chunks(&params, &packets, usize::MAX, rate));
+                let chunked = chunked
+                    .unwrap_or_else(|| panic!("{}: {} packets were not chunked", path.display(), packets.len()));
+                assert_eq!(chunked.samples.len(), whole.samples.len(), "{} ({threads} threads)", path.display());
+                assert!(chunked.samples == whole.samples, "{}: samples differ ({threads} threads)", path.display());
+                assert_eq!(chunked.channels, whole.channels);
+            }
             println!("{}: {} packets, {} samples, equal", path.display(), packets.len(), whole.samples.len());
         }
     }
