@@ -14,7 +14,7 @@ const S: &str = "samples/unim-sample";
 fn score(out: &Path) -> Output {
     Command::cargo_bin("omniscore")
         .unwrap()
-        .args(["score", "--progress", "off", "--offline", "--no-quality", "--judge-max-tokens", "768"])
+        .args(["score", "--progress", "off", "--offline", "--no-quality", "--judge-max-tokens", "768", "--judge", "smollm2-135m-instruct"])
         .arg(format!("{S}/ground_truth.json"))
         .arg(format!("{S}/responses.json"))
         .arg("-o")

