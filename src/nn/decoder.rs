@@ -21,26 +21,32 @@
 //! weights so that its interleaved rope reproduces HF's rotate-half rope; we undo that
 //! permutation while loading, so a single (rotate-half) rope serves every family and format.
 //!
-//! CPU speed: candle's quantized matmul works one row at a time and, in a build without
-//! `target-cpu` flags, without SIMD (Q4_1 has no SIMD kernel at all), while dense f32 matmul
-//! picks its SIMD kernel at run time. For prefill-heavy scoring that is about 10x, so small
-//! GGUF models are dequantized on CPU (see [`GgufOptions`]).
+//! CPU speed: candle's quantized matmul has run-time SIMD kernels for Q8_0 and the k-quants
+//! (AVX2 dot products, AVX512-VNNI tiles) but scalar code for Q4_1/Q5_0/Q5_1, while dense f32
+//! matmul always has SIMD. So on CPU each GGUF matrix shape is timed quantized and as f32 at
+//! load and held in the faster form, within an f32 memory budget (see `storage` and
+//! [`GgufOptions`]); Q4_0/Q5_0 are first widened exactly to Q8_0.
 
 mod config;
+mod shared_prefix;
+mod storage;
 mod weights;
 
-use candle_core::quantized::{gguf_file, QMatMul};
-use candle_core::{DType, Device, Error, Module, Result, Tensor};
+use candle_core::quantized::gguf_file;
+use candle_core::{DType, Device, Error, Result, Tensor};
 use candle_nn::attention::{flash_attn, AttnMask};
 use candle_nn::VarBuilder;
 use std::io::{Read, Seek};
 
 use config::{rope_inv_freq, GGUF_ROPE_FREQS};
 pub use config::{DecoderConfig, Family, RopeScaling};
+pub use shared_prefix::SharedPrefix;
+pub use storage::{Held, StorageChoice};
+use storage::{Matrix, StoragePlanner};
 use weights::{GgufWeights, HfWeights, Part, WeightSource};
 
-/// Default for [`GgufOptions::cpu_dequantize_max_bytes`]: models up to about 0.5B parameters
-/// (SmolLM2-135M/360M, Qwen2.5-0.5B) are dequantized on CPU.
+/// Default for [`GgufOptions::cpu_dequantize_max_bytes`]: at most 2 GiB of weights are held
+/// as dense f32 on CPU, and only those whose timing says f32 is faster.
 pub const CPU_DEQUANTIZE_MAX_BYTES: u64 = 2 << 30;
 /// Above this many bytes of attention scores per layer, [`AttentionKernel::Auto`] switches to
 /// the fused CPU kernel, which never materialises them but is slower on ordinary prompts.
@@ -49,10 +55,9 @@ pub const ATTENTION_SCORES_MAX_BYTES: usize = 512 << 20;
 /// How [`Decoder::from_gguf_with`] stores GGUF weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GgufOptions {
-    /// On CPU, when all weight matrices together take at most this many bytes as f32, they
-    /// are dequantized once at load: faster prefill, more memory, and no rounding of the
-    /// activations to 8 bits, which candle's quantized matmul does at every projection (on
-    /// SmolLM2 Q4_1 that rounding alone moves logits by up to ~0.9). 0 keeps all quantized.
+    /// On CPU, at most this many bytes of weight matrices are held as dense f32, which the
+    /// load-time timing picks where it is faster (it also avoids rounding the activations to
+    /// 8 bits, as candle's quantized matmul does at every projection). 0 keeps all quantized.
     pub cpu_dequantize_max_bytes: u64,
 }
 
@@ -80,7 +85,7 @@ pub enum AttentionKernel {
 /// A dense or quantized projection with an optional bias.
 #[derive(Debug, Clone)]
 struct Linear {
-    w: QMatMul,
+    w: Matrix,
     b: Option<Tensor>,
 }
 
@@ -102,9 +107,9 @@ struct Layer {
     o: Linear,
     q_norm: Option<Tensor>,
     k_norm: Option<Tensor>,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Matrix,
+    up: Matrix,
+    down: Matrix,
     attn_norm: Tensor,
     ffn_norm: Tensor,
 }
@@ -177,14 +182,16 @@ pub struct Decoder {
     cfg: DecoderConfig,
     family: Family,
     dims: Dims,
-    embed: QMatMul,
+    embed: Matrix,
     layers: Vec<Layer>,
     norm: Tensor,
-    lm_head: QMatMul,
+    lm_head: Matrix,
     inv_freq: Vec<f32>,
     dtype: DType,
     device: Device,
     attention: AttentionKernel,
+    /// How the CPU GGUF matrices are held and the timings that decided it (empty otherwise).
+    storage: Vec<StorageChoice>,
 }
 
 impl Decoder {
@@ -222,7 +229,6 @@ impl Decoder {
     ) -> Result<Self> {
         let cfg = DecoderConfig::from_gguf(content)?;
         let family = cfg.family()?;
-        let f32_bytes = matrix_params(&cfg) as u64 * DType::F32.size_in_bytes() as u64;
         let mut src = GgufWeights {
             ct: content,
             reader,
@@ -230,9 +236,12 @@ impl Decoder {
             arch: family.name(),
             permuted_heads: (family == Family::Llama)
                 .then(|| (cfg.num_attention_heads, cfg.num_kv_heads())),
-            dequantize: device.is_cpu() && f32_bytes <= options.cpu_dequantize_max_bytes,
+            planner: device
+                .is_cpu()
+                .then(|| StoragePlanner::new(options.cpu_dequantize_max_bytes)),
         };
         let mut decoder = Self::build(&cfg, family, &mut src, DType::F32, device)?;
+        decoder.storage = src.planner.take().map(StoragePlanner::into_log).unwrap_or_default();
         if content.tensor_infos.contains_key(GGUF_ROPE_FREQS) {
             let n = decoder.inv_freq.len();
             let factors = src
@@ -320,7 +329,13 @@ impl Decoder {
             dtype,
             device: device.clone(),
             attention: AttentionKernel::Auto,
+            storage: Vec::new(),
         })
+    }
+
+    /// The load-time storage decisions for GGUF weights on CPU, one per (type, shape).
+    pub fn storage(&self) -> &[StorageChoice] {
+        &self.storage
     }
 
     pub fn config(&self) -> &DecoderConfig {
@@ -385,16 +400,7 @@ impl Decoder {
         let (b, l) = tokens.dims2()?;
         let past = cache.len;
         self.check_inputs(b, l, past, cache, last)?;
-        let tokens = tokens.to_device(&self.device)?.to_dtype(DType::U32)?;
-        let max_id = tokens.flatten_all()?.max(0)?.to_scalar::<u32>()? as usize;
-        if max_id >= self.cfg.vocab_size {
-            candle_core::bail!(
-                "token id {max_id} is outside the vocabulary of {} (tokenizer and model do not match?)",
-                self.cfg.vocab_size
-            );
-        }
-
-        let mut x = self.embed.embedding(&tokens)?.to_dtype(self.dtype)?;
+        let mut x = self.embed_tokens(tokens)?;
         let (cos, sin) = self.rope_tables(past, l)?;
         let flash = self.cpu_fused(b, l, past);
         let mask = if l > 1 && !flash {
@@ -424,7 +430,45 @@ impl Decoder {
         }
         cache.layers = kvs;
         cache.len = past + l;
+        self.logits_at(&x, last)
+    }
 
+    /// Like [`Decoder::forward`] after a one-row cache shared by every row, for scoring only:
+    /// the prefix is read in place by all rows (see `shared_prefix`), and no cache of the
+    /// continuation is kept.
+    pub fn forward_after_prefix(&self, tokens: &Tensor, prefix: &SharedPrefix, last: &[usize]) -> Result<Tensor> {
+        let (b, l) = tokens.dims2()?;
+        let past = prefix.len();
+        if prefix.layers.len() != self.layers.len() {
+            candle_core::bail!("the shared prefix has {} layers, the model {}", prefix.layers.len(), self.layers.len());
+        }
+        self.check_inputs(b, l, past, &KvCache { layers: vec![None; self.layers.len()], len: past }, last)?;
+        let mut x = self.embed_tokens(tokens)?;
+        let (cos, sin) = self.rope_tables(past, l)?;
+        for (layer, kv) in self.layers.iter().zip(&prefix.layers) {
+            let (q, k, v) = layer.qkv(&x, &self.dims, &cos, &sin)?;
+            let ctx = shared_prefix::attend(&q, &k, &v, (past > 0).then_some(kv), &self.dims)?;
+            x = layer.finish(&x, &ctx, &self.dims)?;
+        }
+        self.logits_at(&x, last)
+    }
+
+    /// Token ids (any integer dtype) -> embeddings in the model dtype, ids checked.
+    fn embed_tokens(&self, tokens: &Tensor) -> Result<Tensor> {
+        let tokens = tokens.to_device(&self.device)?.to_dtype(DType::U32)?;
+        let max_id = tokens.flatten_all()?.max(0)?.to_scalar::<u32>()? as usize;
+        if max_id >= self.cfg.vocab_size {
+            candle_core::bail!(
+                "token id {max_id} is outside the vocabulary of {} (tokenizer and model do not match?)",
+                self.cfg.vocab_size
+            );
+        }
+        self.embed.embedding(&tokens)?.to_dtype(self.dtype)
+    }
+
+    /// `(batch, vocab)` f32 logits after hidden states `x (b, l, hidden)` at `last[row]`.
+    fn logits_at(&self, x: &Tensor, last: &[usize]) -> Result<Tensor> {
+        let (b, l, _) = x.dims3()?;
         // Norm and lm_head on the wanted positions only: the vocabulary can be 150k wide.
         let rows: Vec<u32> = last
             .iter()
@@ -498,18 +542,6 @@ impl Decoder {
     }
 }
 
-/// Parameters of all weight matrices (what dequantizing expands to f32).
-fn matrix_params(cfg: &DecoderConfig) -> usize {
-    let (h, q, kv) = (
-        cfg.hidden_size,
-        cfg.num_attention_heads * cfg.head_dim(),
-        cfg.num_kv_heads() * cfg.head_dim(),
-    );
-    let per_layer = 2 * h * q + 2 * h * kv + 3 * h * cfg.intermediate_size;
-    let vocab_matrices = if cfg.tie_word_embeddings { 1 } else { 2 };
-    cfg.num_hidden_layers * per_layer + vocab_matrices * cfg.vocab_size * h
-}
-
 /// What one attention call needs besides its layer's weights.
 struct Attn<'a> {
     cos: &'a Tensor,
@@ -521,8 +553,9 @@ struct Attn<'a> {
 }
 
 impl Layer {
-    /// Returns the layer output and this layer's keys/values for all positions so far.
-    fn forward(&self, x: &Tensor, d: &Dims, a: &Attn) -> Result<(Tensor, (Tensor, Tensor))> {
+    /// Normed input -> rope'd queries `(b, l, head, head_dim)` and this call's keys and values
+    /// `(b, l, kv_head, head_dim)`.
+    fn qkv(&self, x: &Tensor, d: &Dims, cos: &Tensor, sin: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         let (b, l, _) = x.dims3()?;
         let h = candle_nn::ops::rms_norm(x, &self.attn_norm, d.eps)?;
         let q = self.q.forward(&h)?.reshape((b, l, d.n_head, d.head_dim))?;
@@ -536,9 +569,23 @@ impl Layer {
             Some(w) => candle_nn::ops::rms_norm(&k.contiguous()?, w, d.eps)?,
             None => k,
         };
-        let q = candle_nn::rotary_emb::rope_thd(&q.contiguous()?, a.cos, a.sin)?;
-        let k = candle_nn::rotary_emb::rope_thd(&k.contiguous()?, a.cos, a.sin)?;
-        let v = v.contiguous()?;
+        let q = candle_nn::rotary_emb::rope_thd(&q.contiguous()?, cos, sin)?;
+        let k = candle_nn::rotary_emb::rope_thd(&k.contiguous()?, cos, sin)?;
+        Ok((q, k, v.contiguous()?))
+    }
+
+    /// The attention context `(b, l, head * head_dim)` -> output projection, residual, MLP.
+    fn finish(&self, x: &Tensor, ctx: &Tensor, d: &Dims) -> Result<Tensor> {
+        let x = (x + self.o.forward(ctx)?)?;
+        let h = candle_nn::ops::rms_norm(&x, &self.ffn_norm, d.eps)?;
+        let gated = (candle_nn::ops::silu(&self.gate.forward(&h)?)? * self.up.forward(&h)?)?;
+        x + self.down.forward(&gated)?
+    }
+
+    /// Returns the layer output and this layer's keys/values for all positions so far.
+    fn forward(&self, x: &Tensor, d: &Dims, a: &Attn) -> Result<(Tensor, (Tensor, Tensor))> {
+        let (b, l, _) = x.dims3()?;
+        let (q, k, v) = self.qkv(x, d, a.cos, a.sin)?;
         let (k, v) = match a.cached {
             Some((pk, pv)) => (Tensor::cat(&[pk, &k], 1)?, Tensor::cat(&[pv, &v], 1)?),
             None => (k, v),
@@ -574,11 +621,6 @@ impl Layer {
         let ctx = ctx
             .transpose(1, 2)?
             .reshape((b, l, d.n_head * d.head_dim))?;
-        let x = (x + self.o.forward(&ctx)?)?;
-
-        let h = candle_nn::ops::rms_norm(&x, &self.ffn_norm, d.eps)?;
-        let gated = (candle_nn::ops::silu(&self.gate.forward(&h)?)? * self.up.forward(&h)?)?;
-        let x = (x + self.down.forward(&gated)?)?;
-        Ok((x, (k, v)))
+        Ok((self.finish(x, &ctx, d)?, (k, v)))
     }
 }

@@ -7,6 +7,8 @@ use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, QMatMul, Q
 use candle_core::{Device, Result, Tensor};
 use candle_nn::VarBuilder;
 
+use super::storage::{Matrix, StoragePlanner, LAYER_PROBE_ROWS, VOCAB_PROBE_ROWS};
+
 /// The weights a decoder needs, named independently of the checkpoint format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Part {
@@ -88,7 +90,7 @@ pub(super) trait WeightSource {
         layer: usize,
         out_dim: usize,
         in_dim: usize,
-    ) -> Result<QMatMul>;
+    ) -> Result<Matrix>;
     fn vector(&mut self, part: Part, layer: usize, len: usize) -> Result<Tensor>;
     fn has(&self, part: Part, layer: usize) -> bool;
 }
@@ -104,10 +106,10 @@ impl WeightSource for HfWeights<'_> {
         layer: usize,
         out_dim: usize,
         in_dim: usize,
-    ) -> Result<QMatMul> {
-        Ok(QMatMul::Tensor(
+    ) -> Result<Matrix> {
+        Ok(Matrix::plain(QMatMul::Tensor(
             self.vb.get((out_dim, in_dim), &part.hf_name(layer))?,
-        ))
+        )))
     }
 
     fn vector(&mut self, part: Part, layer: usize, len: usize) -> Result<Tensor> {
@@ -126,8 +128,8 @@ pub(super) struct GgufWeights<'a, R> {
     pub(super) arch: &'static str,
     /// llama files: (query heads, kv heads) whose q/k rows llama.cpp permuted.
     pub(super) permuted_heads: Option<(usize, usize)>,
-    /// Store every matrix as dense f32 instead of quantized blocks.
-    pub(super) dequantize: bool,
+    /// On CPU: picks quantized or dense f32 per matrix shape by timing both.
+    pub(super) planner: Option<StoragePlanner>,
 }
 
 impl<R: Read + Seek> GgufWeights<'_, R> {
@@ -180,7 +182,7 @@ impl<R: Read + Seek> WeightSource for GgufWeights<'_, R> {
         layer: usize,
         out_dim: usize,
         in_dim: usize,
-    ) -> Result<QMatMul> {
+    ) -> Result<Matrix> {
         let name = part.gguf_name(layer);
         let qt = match self.permutation(part) {
             None => self.read(&name, &[out_dim, in_dim], self.device)?,
@@ -198,10 +200,13 @@ impl<R: Read + Seek> WeightSource for GgufWeights<'_, R> {
                 qtensor_from_ggml(dtype, &out, vec![out_dim, in_dim], self.device)?
             }
         };
-        if self.dequantize {
-            Ok(QMatMul::Tensor(qt.dequantize(self.device)?))
-        } else {
-            QMatMul::from_arc(Arc::new(qt))
+        let probe_rows = match part {
+            Part::Embed | Part::LmHead => VOCAB_PROBE_ROWS,
+            _ => LAYER_PROBE_ROWS,
+        };
+        match &mut self.planner {
+            Some(planner) => planner.place(qt, probe_rows),
+            None => Ok(Matrix::plain(QMatMul::from_arc(Arc::new(qt))?)),
         }
     }
 
