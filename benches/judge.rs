@@ -1,6 +1,8 @@
 //! Judge throughput on this machine: prefill tokens/s of the decoder (256 tokens from an empty
-//! cache) and judgements/s (batches of 8 over the cached shared prompt), with the default judge
-//! SmolLM2-135M-Instruct (Q4_1 GGUF). Skipped, with the reason printed, when it is not installed.
+//! cache) and judgements/s (batches of 8 over the cached shared prompt), for each judge card
+//! installed: the default Qwen2.5-Coder-1.5B (Q4_K_M), the 0.5B and SmolLM2-135M. A card that
+//! is not installed is skipped with the reason printed. The ratios to llama.cpp on the same
+//! files come from scripts/bench-judge-ratio.sh (criterion cannot run llama.cpp in-process).
 
 use candle_core::{quantized::gguf_file, Device, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -13,14 +15,18 @@ use std::time::Duration;
 
 const PREFILL_TOKENS: usize = 256;
 
+const CARDS: [&str; 3] = ["qwen2.5-coder-1.5b-instruct", "qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"];
+
 fn judge_benches(c: &mut Criterion) {
-    let files = match ModelStore::from_env().locate(&find_card("smollm2-135m-instruct").unwrap()) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("judge bench skipped: {e}");
-            return;
+    for card in CARDS {
+        match ModelStore::from_env().locate(&find_card(card).unwrap()) {
+            Ok(files) => bench_card(c, card, &files),
+            Err(e) => eprintln!("judge bench for {card} skipped: {e}"),
         }
-    };
+    }
+}
+
+fn bench_card(c: &mut Criterion, card: &str, files: &omniscore::runtime::model_store::ModelFiles) {
     let device = Device::Cpu;
     let gguf = files.files.values().find(|p| p.extension().is_some_and(|e| e == "gguf")).unwrap().clone();
     let mut f = std::fs::File::open(&gguf).unwrap();
@@ -29,7 +35,7 @@ fn judge_benches(c: &mut Criterion) {
     let ids: Vec<u32> = (0..PREFILL_TOKENS as u32).map(|i| 100 + (i * 37) % 20000).collect();
     let tokens = Tensor::new(ids.as_slice(), &device).unwrap().unsqueeze(0).unwrap();
 
-    let mut group = c.benchmark_group("judge");
+    let mut group = c.benchmark_group(format!("judge/{card}"));
     group.sample_size(10).measurement_time(Duration::from_secs(20)).warm_up_time(Duration::from_secs(2));
     group.throughput(Throughput::Elements(PREFILL_TOKENS as u64));
     group.bench_function("prefill_256_tokens", |b| {
@@ -39,7 +45,7 @@ fn judge_benches(c: &mut Criterion) {
         })
     });
 
-    let judge = Judge::load(&files, &device).unwrap();
+    let judge = Judge::load(files, &device).unwrap();
     let reference = "The excavator digs the foundation trench and loads the soil into a dump truck, while a worker behind it guides the operator with hand signals.";
     let candidates = [
         "The excavator is digging the trench for the foundation and putting the earth into a dump truck.",

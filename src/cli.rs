@@ -104,8 +104,19 @@ an interrupted bench keeps what it measured. Exit codes: 0 every file timed; 3 s
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Files, directories (walked recursively) or glob patterns ("gen/**/*.wav"; quote them).
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present = "judge")]
     pub paths: Vec<String>,
+    /// Time a judge model instead of quality scorers: prefill tokens/s at --prompt-tokens and
+    /// judgements/s over a built-in set of 8 judgements (shared prefix cached, items batched).
+    #[arg(long, value_name = "CARD", conflicts_with_all = ["scorers", "modality"])]
+    pub judge: Option<String>,
+    /// Prompt lengths the judge's prefill is timed at.
+    #[arg(long, value_name = "N", value_delimiter = ',', default_value = "64,256,512", requires = "judge")]
+    pub prompt_tokens: Vec<usize>,
+    /// With --judge: write the token ids of every timed pass as JSON, for replaying the same
+    /// work in another runtime (scripts/bench-judge-ratio.sh replays it in llama.cpp).
+    #[arg(long, value_name = "FILE", requires = "judge")]
+    pub export_workload: Option<PathBuf>,
     /// Scorers to time, by name (repeat or comma-separate) [default: the default set of each
     /// file's modality]; `omniscore quality --list` shows them.
     #[arg(long = "scorer", value_name = "NAME", value_delimiter = ',')]
@@ -258,7 +269,7 @@ pub struct ScoreArgs {
 /// The local models `score` runs where nothing is imported.
 #[derive(Args, Debug)]
 pub struct LocalArgs {
-    /// Judge model card (`omniscore models list`) [default: the default judge, smollm2-135m-instruct].
+    /// Judge model card (`omniscore models list`) [default: the default judge, qwen2.5-coder-1.5b-instruct; smollm2-135m-instruct for quick smoke runs].
     #[arg(long, value_name = "CARD")]
     pub judge: Option<String>,
     /// Embedding model card for `--sc-mode embed|both` [default: all-minilm-l6-v2].

@@ -122,6 +122,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn bench(a: omniscore::cli::BenchArgs) -> anyhow::Result<ExitCode> {
     use omniscore::bench::{self, export::ExportFormat, BenchRequest};
+    if let Some(card) = &a.judge {
+        return bench_judge(card, &a);
+    }
     use omniscore::quality::{discover::discover, ScorerContext};
     let exports = [
         (a.export_json, ExportFormat::Json),
@@ -151,6 +154,33 @@ fn bench(a: omniscore::cli::BenchArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{failed} of {} files and scorers could not be timed (reasons above)", report.results.len());
     }
     Ok(exit_for(failed))
+}
+
+fn bench_judge(card: &str, a: &omniscore::cli::BenchArgs) -> anyhow::Result<ExitCode> {
+    use omniscore::bench::judge::{run, JudgeBenchRequest};
+    use omniscore::runtime::{card::find_card, model_store::ModelStore};
+    if a.export_markdown.is_some() || a.export_csv.is_some() {
+        anyhow::bail!("--judge: only --export-json and --export-workload are supported");
+    }
+    let card = find_card(card)?;
+    let store = ModelStore::new(a.run.models.clone());
+    let files = if a.run.offline { store.locate(&card)? } else { store.locate_or_pull(&card, a.run.progress)? };
+    let device = omniscore::runtime::device::open(a.run.device)?;
+    let start = std::time::Instant::now();
+    let judge = omniscore::judge::llm::Judge::load(&files, &device).map_err(|e| anyhow::anyhow!("model {}: {e}", card.name))?;
+    eprintln!("loaded {} in {:.1} s", card.name, start.elapsed().as_secs_f64());
+    let model_file = files.files.values().find(|p| p.extension().is_some_and(|e| e == "gguf")).cloned();
+    let req = JudgeBenchRequest {
+        runs: a.runs,
+        warmup: a.warmup,
+        prompt_tokens: a.prompt_tokens.clone(),
+        progress: a.run.progress,
+        export_json: a.export_json.clone(),
+        export_workload: a.export_workload.clone(),
+        model_file,
+    };
+    run(&judge, &req, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn tags(t: impl IntoIterator<Item = impl ToString>) -> String {

@@ -6,6 +6,7 @@
 //! file's own; the scorers use every core inside, as in `quality`.
 
 pub mod export;
+pub mod judge;
 pub mod stats;
 pub mod work;
 
