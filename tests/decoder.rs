@@ -14,7 +14,7 @@ use std::time::Instant;
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama;
-use omniscore::nn::decoder::{AttentionKernel, Decoder, DecoderConfig, Family};
+use omniscore::nn::decoder::{AttentionKernel, Decoder, DecoderConfig, Family, SharedPrefix};
 
 #[test]
 fn golden_safetensors_matches_candle_reference() {
@@ -167,6 +167,29 @@ fn padded_batch_over_expanded_prefix_equals_rows_alone() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn batch_after_a_shared_prefix_read_in_place_equals_rows_alone() {
+    let prefix = [5u32, 9, 33, 71, 2, 19];
+    let rows: [&[u32]; 3] = [&[8, 100, 4, 9, 10], &[60, 61], &[11, 12, 13, 14]];
+    let (batch, last) = padded(&rows);
+    for (name, dec) in decoders() {
+        let mut prefix_cache = dec.new_cache();
+        run(&dec, &mut prefix_cache, &prefix);
+        let shared = SharedPrefix::from_cache(&prefix_cache).unwrap();
+        assert_eq!(shared.len(), prefix.len());
+        let logits = dec.forward_after_prefix(&batch, &shared, &last).unwrap();
+        assert_eq!(logits.dims(), &[rows.len(), VOCAB]);
+        for (i, row) in rows.iter().enumerate() {
+            let alone = run(&dec, &mut prefix_cache.clone(), row);
+            assert_close(&flat(logits.get(i).unwrap()), &alone, TOL, &format!("{name}: row {i} after the shared prefix"));
+            // One row alone through the shared path too.
+            let one = dec.forward_after_prefix(&ids(row), &shared, &[row.len() - 1]).unwrap();
+            assert_close(&flat(one.get(0).unwrap()), &alone, TOL, &format!("{name}: row {i} alone, shared path"));
+        }
+        assert!(SharedPrefix::from_cache(&dec.new_cache()).is_err(), "an empty cache is no prefix");
     }
 }
 

@@ -24,8 +24,13 @@ use candle_core::{DType, Device, Module, Result, Tensor, D};
 pub(super) const LAYER_PROBE_ROWS: usize = 64;
 /// Rows the vocabulary matrix is timed on: its logits are only read at one position per row.
 pub(super) const VOCAB_PROBE_ROWS: usize = 8;
-/// Dense f32 must beat quantized by this factor to be kept, since it costs 4-8x the memory.
-const DENSE_MARGIN: f64 = 0.9;
+/// A form other than the file's must beat it by this factor to be kept: dense f32 costs 4-8x
+/// the memory, and a clear margin keeps the choice (which changes logits in the last digits:
+/// the quantized kernels round activations to 8 bits) the same from one run to the next.
+const MARGIN: f64 = 0.75;
+/// Matrices with fewer values than this are not timed (microseconds are noise): they are held
+/// as f32 within the budget, else as stored.
+const SMALL_MATRIX_VALUES: usize = 1 << 16;
 const ROUNDS: usize = 3;
 
 /// The form a matrix is held in.
@@ -122,7 +127,11 @@ impl StoragePlanner {
                 // only slow loading.
                 let vocab_fast = probe_rows == VOCAB_PROBE_ROWS && has_simd_kernel(qt.dtype());
                 let dense_allowed = dense_bytes <= self.f32_budget_left && !vocab_fast;
-                let choice = measure(&qt, file_dtype, probe_rows, dense_allowed)?;
+                let choice = if n * k < SMALL_MATRIX_VALUES {
+                    untimed(&qt, file_dtype, probe_rows, dense_allowed)?
+                } else {
+                    measure(&qt, file_dtype, probe_rows, dense_allowed)?
+                };
                 self.log.push(choice);
                 self.choices.insert(key, self.log.len() - 1);
                 self.log.len() - 1
@@ -183,9 +192,10 @@ fn measure(qt: &QTensor, file_dtype: GgmlDType, rows: usize, dense_allowed: bool
     let padded_time = padded.as_ref().map(|_| best_p);
     let dense_time = dense.as_ref().map(|_| best_d);
     let quantized_best = best_q.min(best_p);
+    let beats = |a: Duration, b: Duration| a.as_secs_f64() < MARGIN * b.as_secs_f64();
     let held = match dense_time {
-        Some(d) if d.as_secs_f64() < DENSE_MARGIN * quantized_best.as_secs_f64() => Held::DenseF32,
-        _ if best_p < best_q => Held::QuantizedPadded,
+        Some(d) if beats(d, quantized_best) => Held::DenseF32,
+        _ if beats(best_p, best_q) => Held::QuantizedPadded,
         _ => Held::Quantized,
     };
     Ok(StorageChoice {
@@ -197,6 +207,21 @@ fn measure(qt: &QTensor, file_dtype: GgmlDType, rows: usize, dense_allowed: bool
         padded: padded_time,
         dense: dense_time,
         held,
+        matrices: 0,
+    })
+}
+
+/// The choice for a small matrix, without timing.
+fn untimed(qt: &QTensor, file_dtype: GgmlDType, rows: usize, dense_allowed: bool) -> Result<StorageChoice> {
+    Ok(StorageChoice {
+        file_dtype,
+        held_dtype: qt.dtype(),
+        shape: qt.shape().dims2()?,
+        probe_rows: rows,
+        quantized: Duration::ZERO,
+        padded: None,
+        dense: None,
+        held: if dense_allowed { Held::DenseF32 } else { Held::Quantized },
         matrices: 0,
     })
 }
@@ -324,7 +349,7 @@ mod tests {
     fn a_zero_budget_keeps_matrices_quantized_and_logs_one_choice_per_shape() {
         let mut planner = StoragePlanner::new(0);
         for _ in 0..3 {
-            let q = QTensor::quantize(&random_rows(32, 64), GgmlDType::Q5_0).unwrap();
+            let q = QTensor::quantize(&random_rows(256, 512), GgmlDType::Q5_0).unwrap();
             let m = planner.place(q, 4).unwrap();
             assert!(matches!(m.w, QMatMul::QTensor(_)));
         }
@@ -333,6 +358,17 @@ mod tests {
         assert_eq!(log[0].matrices, 3);
         assert_eq!(log[0].held_dtype, GgmlDType::Q8_0);
         assert!(log[0].dense.is_none());
+        assert!(log[0].quantized > Duration::ZERO, "timed");
+    }
+
+    #[test]
+    fn small_matrices_are_not_timed() {
+        let q = || QTensor::quantize(&random_rows(32, 64), GgmlDType::Q4_1).unwrap();
+        let mut dense = StoragePlanner::new(u64::MAX);
+        assert!(matches!(dense.place(q(), 4).unwrap().w, QMatMul::Tensor(_)));
+        let mut none = StoragePlanner::new(0);
+        assert!(matches!(none.place(q(), 4).unwrap().w, QMatMul::QTensor(_)));
+        assert_eq!(none.into_log()[0].quantized, Duration::ZERO);
     }
 
     #[test]
