@@ -597,7 +597,10 @@ impl ModelStore {
                     }
                     return Ok(ModelFiles { card: card.clone(), dir: dest, files, place });
                 }
-                Err(e) => attempts.push((source.to_string(), e)),
+                Err(e) => {
+                    note(progress, format_args!("{}: {source} failed: {e}", card.name));
+                    attempts.push((source.to_string(), e))
+                }
             }
         }
         // Only removes the folder when nothing (not even an earlier record) is in it.
