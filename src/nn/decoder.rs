@@ -52,9 +52,22 @@ pub const CPU_DEQUANTIZE_MAX_BYTES: u64 = 2 << 30;
 /// the fused CPU kernel, which never materialises them but is slower on ordinary prompts.
 pub const ATTENTION_SCORES_MAX_BYTES: usize = 512 << 20;
 
+/// How GGUF matrices are held on CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuStorage {
+    /// The fastest of quantized, padded Q8_0 and f32 (within the budget), timed at load.
+    #[default]
+    Measured,
+    /// Exactly as in the file, with candle's kernels (what candle's own quantized models do).
+    AsStored,
+    /// Every matrix dequantized to f32, whatever the budget.
+    Dense,
+}
+
 /// How [`Decoder::from_gguf_with`] stores GGUF weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GgufOptions {
+    pub cpu_storage: CpuStorage,
     /// On CPU, at most this many bytes of weight matrices are held as dense f32, which the
     /// load-time timing picks where it is faster (it also avoids rounding the activations to
     /// 8 bits, as candle's quantized matmul does at every projection). 0 keeps all quantized.
@@ -64,6 +77,7 @@ pub struct GgufOptions {
 impl Default for GgufOptions {
     fn default() -> Self {
         Self {
+            cpu_storage: CpuStorage::Measured,
             cpu_dequantize_max_bytes: CPU_DEQUANTIZE_MAX_BYTES,
         }
     }
@@ -238,7 +252,7 @@ impl Decoder {
                 .then(|| (cfg.num_attention_heads, cfg.num_kv_heads())),
             planner: device
                 .is_cpu()
-                .then(|| StoragePlanner::new(options.cpu_dequantize_max_bytes)),
+                .then(|| StoragePlanner::new(options.cpu_storage, options.cpu_dequantize_max_bytes)),
         };
         let mut decoder = Self::build(&cfg, family, &mut src, DType::F32, device)?;
         decoder.storage = src.planner.take().map(StoragePlanner::into_log).unwrap_or_default();

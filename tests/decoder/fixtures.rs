@@ -7,7 +7,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::{
     llama, quantized_llama, quantized_qwen2, quantized_qwen3, qwen2, qwen3,
 };
-use omniscore::nn::decoder::{Decoder, DecoderConfig, Family, GgufOptions, KvCache};
+use omniscore::nn::decoder::{CpuStorage, Decoder, DecoderConfig, Family, GgufOptions, KvCache};
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -406,10 +406,20 @@ pub fn try_ours_gguf(bytes: &[u8]) -> candle_core::Result<Decoder> {
     Decoder::from_gguf(&ct, &mut Cursor::new(bytes), &Device::Cpu)
 }
 
-/// Keeps every matrix quantized, as candle's quantized references do.
+/// Keeps every matrix quantized as stored, as candle's quantized references do.
 pub fn ours_gguf_quantized(bytes: &[u8]) -> Decoder {
+    ours_gguf_with(bytes, CpuStorage::AsStored)
+}
+
+/// Every matrix dequantized to f32.
+pub fn ours_gguf_dense(bytes: &[u8]) -> Decoder {
+    ours_gguf_with(bytes, CpuStorage::Dense)
+}
+
+fn ours_gguf_with(bytes: &[u8], cpu_storage: CpuStorage) -> Decoder {
     let options = GgufOptions {
-        cpu_dequantize_max_bytes: 0,
+        cpu_storage,
+        ..Default::default()
     };
     Decoder::from_gguf_with(
         &content(bytes),

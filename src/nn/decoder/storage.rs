@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 
+use super::CpuStorage;
+
 /// Rows of the random input a layer matrix is timed on: a judge prompt's suffix is ~100-300
 /// tokens, so this is the shape prefill sees.
 pub(super) const LAYER_PROBE_ROWS: usize = 64;
@@ -93,6 +95,7 @@ pub struct StorageChoice {
 }
 
 pub(super) struct StoragePlanner {
+    mode: CpuStorage,
     f32_budget_left: u64,
     choices: HashMap<(GgmlDType, usize, usize, usize), usize>,
     log: Vec<StorageChoice>,
@@ -100,8 +103,9 @@ pub(super) struct StoragePlanner {
 
 impl StoragePlanner {
     /// `f32_budget` caps the bytes of weights held as dense f32 (0 keeps everything quantized).
-    pub(super) fn new(f32_budget: u64) -> Self {
+    pub(super) fn new(mode: CpuStorage, f32_budget: u64) -> Self {
         Self {
+            mode,
             f32_budget_left: f32_budget,
             choices: HashMap::new(),
             log: Vec::new(),
@@ -114,6 +118,11 @@ impl StoragePlanner {
 
     /// Holds a CPU matrix `(n, k)` in the faster form for `probe_rows`-row inputs.
     pub(super) fn place(&mut self, qt: QTensor, probe_rows: usize) -> Result<Matrix> {
+        match self.mode {
+            CpuStorage::AsStored => return Ok(Matrix::plain(QMatMul::from_arc(Arc::new(qt))?)),
+            CpuStorage::Dense => return Ok(Matrix::plain(QMatMul::Tensor(qt.dequantize(&Device::Cpu)?))),
+            CpuStorage::Measured => {}
+        }
         let file_dtype = qt.dtype();
         let qt = widen_exact(qt)?;
         let (n, k) = qt.shape().dims2()?;
@@ -347,7 +356,7 @@ mod tests {
 
     #[test]
     fn a_zero_budget_keeps_matrices_quantized_and_logs_one_choice_per_shape() {
-        let mut planner = StoragePlanner::new(0);
+        let mut planner = StoragePlanner::new(CpuStorage::Measured, 0);
         for _ in 0..3 {
             let q = QTensor::quantize(&random_rows(256, 512), GgmlDType::Q5_0).unwrap();
             let m = planner.place(q, 4).unwrap();
@@ -364,9 +373,9 @@ mod tests {
     #[test]
     fn small_matrices_are_not_timed() {
         let q = || QTensor::quantize(&random_rows(32, 64), GgmlDType::Q4_1).unwrap();
-        let mut dense = StoragePlanner::new(u64::MAX);
+        let mut dense = StoragePlanner::new(CpuStorage::Measured, u64::MAX);
         assert!(matches!(dense.place(q(), 4).unwrap().w, QMatMul::Tensor(_)));
-        let mut none = StoragePlanner::new(0);
+        let mut none = StoragePlanner::new(CpuStorage::Measured, 0);
         assert!(matches!(none.place(q(), 4).unwrap().w, QMatMul::QTensor(_)));
         assert_eq!(none.into_log()[0].quantized, Duration::ZERO);
     }
@@ -398,7 +407,7 @@ mod tests {
         let x = random_rows(3, 64);
         let q = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
         let reference = x.matmul(&q.dequantize(&Device::Cpu).unwrap().t().unwrap()).unwrap();
-        let mut planner = StoragePlanner::new(u64::MAX);
+        let mut planner = StoragePlanner::new(CpuStorage::Measured, u64::MAX);
         let m = planner.place(q, 4).unwrap();
         let y = m.forward(&x).unwrap();
         let diff = (y - reference)
