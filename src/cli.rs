@@ -107,7 +107,8 @@ pub struct BenchArgs {
     #[arg(value_name = "PATH", required_unless_present = "judge")]
     pub paths: Vec<String>,
     /// Time a judge model instead of quality scorers: prefill tokens/s at --prompt-tokens and
-    /// judgements/s over a built-in set of 8 judgements (shared prefix cached, items batched).
+    /// judgements/s over a built-in set of 8 judgements rated as `score` rates them (shared
+    /// prompt cached once; one judgement per pass on CPU, up to 8 on GPU).
     #[arg(long, value_name = "CARD", conflicts_with_all = ["scorers", "modality"])]
     pub judge: Option<String>,
     /// Prompt lengths the judge's prefill is timed at.

@@ -2,7 +2,7 @@
 //! decide a run's time: prefill tokens/s at given prompt lengths (one forward pass over N
 //! tokens from an empty cache, logits of the last position, as llama.cpp's `eval` does) and
 //! judgements/s over a fixed set of judgements rated the way `score` rates them (shared prefix
-//! cached once, items batched). `--export-workload` writes the exact token ids so another
+//! cached once, then each judgement as `Judge::rate` runs it). `--export-workload` writes the exact token ids so another
 //! runtime can replay the same work (scripts/bench-judge-ratio.sh does, with llama.cpp).
 
 use super::stats::Summary;
