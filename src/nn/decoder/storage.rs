@@ -135,11 +135,11 @@ impl StoragePlanner {
                 // form with a SIMD kernel always wins; timing its f32 copy (0.5-1 GB) would
                 // only slow loading.
                 let vocab_fast = probe_rows == VOCAB_PROBE_ROWS && has_simd_kernel(qt.dtype());
-                let dense_allowed = dense_bytes <= self.f32_budget_left && !vocab_fast;
+                let dense_fits = dense_bytes <= self.f32_budget_left;
                 let choice = if n * k < SMALL_MATRIX_VALUES {
-                    untimed(&qt, file_dtype, probe_rows, dense_allowed)?
+                    untimed(&qt, file_dtype, probe_rows, dense_fits)?
                 } else {
-                    measure(&qt, file_dtype, probe_rows, dense_allowed)?
+                    measure(&qt, file_dtype, probe_rows, dense_fits && !vocab_fast)?
                 };
                 self.log.push(choice);
                 self.choices.insert(key, self.log.len() - 1);
