@@ -327,6 +327,10 @@ mod tests {
         Tensor::randn(0f32, 1f32, (n, k), &Device::Cpu).unwrap()
     }
 
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+    }
+
     #[test]
     fn widening_keeps_every_value_exactly() {
         let w = random_rows(8, 96);
@@ -336,15 +340,7 @@ mod tests {
             let widened = widen_exact(q).unwrap();
             assert_eq!(widened.dtype(), GgmlDType::Q8_0);
             let after = widened.dequantize(&Device::Cpu).unwrap();
-            let diff = (before - after)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
-            assert_eq!(diff, 0.0, "{dtype:?}");
+            assert_eq!(max_abs_diff(&before, &after), 0.0, "{dtype:?}");
         }
     }
 
@@ -390,9 +386,9 @@ mod tests {
         assert_eq!((p.shape().dims2().unwrap(), pad_k), ((16, 256), 160));
         let padded = Matrix { w: QMatMul::QTensor(Arc::new(p)), pad_k };
         let exact = x.matmul(&q.dequantize(&Device::Cpu).unwrap().t().unwrap()).unwrap();
-        let scale = exact.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let scale = max_abs_diff(&exact, &exact.zeros_like().unwrap());
         for m in [&plain, &padded] {
-            let err = (m.forward(&x).unwrap() - &exact).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let err = max_abs_diff(&m.forward(&x).unwrap(), &exact);
             // Both round the input to 8 bits (in blocks of 32 or of 256 values): ~1% error.
             assert!(err < 0.03 * scale, "{err} of {scale}");
         }
@@ -409,15 +405,7 @@ mod tests {
         let reference = x.matmul(&q.dequantize(&Device::Cpu).unwrap().t().unwrap()).unwrap();
         let mut planner = StoragePlanner::new(CpuStorage::Measured, u64::MAX);
         let m = planner.place(q, 4).unwrap();
-        let y = m.forward(&x).unwrap();
-        let diff = (y - reference)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&m.forward(&x).unwrap(), &reference);
         // The quantized path rounds activations to 8 bits; the dense path is exact.
         assert!(diff < 0.5, "{diff}");
     }
